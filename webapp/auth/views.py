@@ -1,0 +1,40 @@
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from webapp.auth import bp
+from webapp.auth.service import audit, authenticate
+
+
+def _safe_next(target):
+    # Only same-site relative paths: never an open redirect.
+    parts = urlsplit(target or "")
+    if target and not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("dashboard.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.index"))
+    error = None
+    email = ""
+    if request.method == "POST":
+        email = request.form.get("email", "")
+        user, error = authenticate(email, request.form.get("password", ""), request.remote_addr or "")
+        if user:
+            login_user(user, remember=bool(request.form.get("remember")))
+            audit("login", user.email, user_id=user.id, remote_addr=request.remote_addr or "")
+            return redirect(_safe_next(request.args.get("next")))
+    status = 200 if error is None else (429 if error.startswith("Too many") else 401)
+    return render_template("auth/login.html", error=error, email=email), status
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,36 @@
+"""Provider webhooks: no session, CSRF-exempt, a secret token in the path.
+
+Every request is stored raw first (deduplicated on a key derived from its content), answered 2xx quickly,
+then applied by the provider's handler. Bad input is answered 400 and still stored; never a 5xx.
+"""
+import hmac
+
+from flask import Blueprint, abort, current_app, request
+
+from webapp.callbacks import ingest
+from webapp.extensions import csrf
+
+bp = Blueprint("callbacks", __name__, url_prefix="/callbacks")
+csrf.exempt(bp)
+
+
+@bp.before_request
+def check_token():
+    token = (request.view_args or {}).get("token", "")
+    if not hmac.compare_digest(str(token), current_app.config["CALLBACK_TOKEN"]):
+        abort(404)
+
+
+@bp.route("/citcall/<token>", methods=["POST"])
+def citcall(token):
+    return ingest.receive("citcall", "")
+
+
+@bp.route("/masking/<token>", methods=["GET", "POST"])
+def masking(token):
+    return ingest.receive("masking", "dlr")
+
+
+@bp.route("/airtel/<token>/<any(events, cdr):kind>", methods=["POST"])
+def airtel(token, kind):
+    return ingest.receive("airtel", kind)

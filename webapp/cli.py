@@ -1,0 +1,155 @@
+"""flask commands: init-db, users, worker, sandbox, demo."""
+import logging
+import secrets
+import threading
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from webapp.extensions import db
+
+users_cli = AppGroup("users", help="Manage staff accounts.")
+
+
+def init_app(app):
+    app.cli.add_command(init_db_command)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(sandbox_command)
+    app.cli.add_command(demo_command)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db_command():
+    """Create or upgrade the schema (idempotent)."""
+    from webapp.db import migrate
+
+    applied = migrate()
+    click.echo(f"applied migrations: {applied}" if applied else "schema is up to date")
+
+
+def _fail(message):
+    raise click.ClickException(message)
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["admin", "supervisor", "agent"]), default="agent")
+@click.password_option(prompt="Password")
+@with_appcontext
+def users_create(email, name, role, password):
+    from webapp.auth.service import UserError, create_user
+
+    with db.connection_context():
+        try:
+            user = create_user(email, name, role, password)
+        except UserError as exc:
+            _fail(str(exc))
+    click.echo(f"created {user.role} {user.email}")
+
+
+def _user(email):
+    from webapp.auth.service import normalize_email
+    from webapp.models import User
+
+    user = User.get_or_none(User.email == normalize_email(email))
+    if user is None:
+        _fail(f"no user {email}")
+    return user
+
+
+@users_cli.command("set-password")
+@click.option("--email", required=True)
+@click.password_option(prompt="New password")
+@with_appcontext
+def users_set_password(email, password):
+    from webapp.auth.service import UserError, set_password
+
+    with db.connection_context():
+        try:
+            set_password(_user(email), password)
+        except UserError as exc:
+            _fail(str(exc))
+    click.echo("password changed; existing sessions are signed out")
+
+
+@users_cli.command("deactivate")
+@click.option("--email", required=True)
+@with_appcontext
+def users_deactivate(email):
+    from webapp.auth.service import set_active
+
+    with db.connection_context():
+        set_active(_user(email), False)
+    click.echo(f"{email} deactivated")
+
+
+@click.command("worker")
+@with_appcontext
+def worker_command():
+    """Run the dispatcher loop and (when elected leader) the scheduled jobs, until Ctrl-C."""
+    from webapp.worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    try:
+        run_worker(current_app._get_current_object(), stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@click.command("sandbox")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5055, type=int)
+@with_appcontext
+def sandbox_command(host, port):
+    """Serve the four provider simulators (citcall, masking, airtel, oca)."""
+    from werkzeug.serving import run_simple
+
+    from webapp.sandbox import create_sandbox_app, settings_from_config
+
+    sandbox_app = create_sandbox_app(settings_from_config(current_app.config))
+    run_simple(host, port, sandbox_app, threaded=True, use_reloader=False)
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--sandbox-port", default=5055, type=int)
+@with_appcontext
+def demo_command(host, port, sandbox_port):
+    """Everything in one process: sandbox, app and worker, with demo data and a printed admin."""
+    from werkzeug.serving import make_server
+
+    from webapp.db import migrate
+    from webapp.demo import seed_demo
+    from webapp.sandbox import create_sandbox_app, settings_from_config
+    from webapp.worker import start_in_thread
+
+    app = current_app._get_current_object()
+    if not app.config["SANDBOX"]:
+        _fail("the demo runs against the simulators: start it with SANDBOX=1 (make demo does)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    migrate()
+    password = secrets.token_urlsafe(12)
+    with db.connection_context():
+        email = seed_demo(admin_password=password)
+    sandbox_app = create_sandbox_app(settings_from_config(app.config))
+    sandbox_server = make_server(host, sandbox_port, sandbox_app, threaded=True)
+    threading.Thread(target=sandbox_server.serve_forever, daemon=True, name="sandbox").start()
+    start_in_thread(app)
+    click.echo("")
+    click.echo("=" * 64)
+    click.echo(f"  Campaign Console demo: http://{host}:{port}")
+    click.echo(f"  Sign in as {email}  password: {password}")
+    click.echo(f"  (agent@example.com has the same password)")
+    click.echo(f"  Provider simulators:  http://{host}:{sandbox_port}")
+    click.echo("=" * 64)
+    app_server = make_server(host, port, app, threaded=True)
+    try:
+        app_server.serve_forever()
+    except KeyboardInterrupt:
+        pass

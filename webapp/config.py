@@ -1,0 +1,116 @@
+"""Configuration contract (DESIGN.md): defaults, then instance/config.py, then env vars, then test_config."""
+import os
+import secrets
+from pathlib import Path
+
+# Real provider endpoints; SANDBOX=1 swaps them for the local simulators.
+PRODUCTION_URLS = {
+    "CITCALL_BASE_URL": "http://104.199.196.122/gateway/v3",
+    "MASKING_BASE_URL": "http://103.16.199.187/masking",
+    "AIRTEL_BASE_URL": "https://iqtelephony.airtel.in/gateway/airtel-xchange",
+    "OCA_BASE_URL": "https://call.ocatelkom.co.id/api/v1",
+}
+# Path of each simulator under the sandbox server.
+SANDBOX_PATHS = {
+    "CITCALL_BASE_URL": "/citcall/gateway/v3",
+    "MASKING_BASE_URL": "/masking",
+    "AIRTEL_BASE_URL": "/airtel",
+    "OCA_BASE_URL": "/oca/api/v1",
+}
+# Credentials the simulators accept, so a sandboxed app works with no setup.
+SANDBOX_CREDENTIALS = {
+    "CITCALL_API_KEY": "sandbox-citcall-key",
+    "MASKING_USERNAME": "sandbox",
+    "MASKING_PASSWORD": "sandbox-masking-pass",
+    "AIRTEL_USERNAME": "sandbox",
+    "AIRTEL_PASSWORD": "sandbox-airtel-pass",
+    "AIRTEL_CUSTOMER_ID": "SANDBOX_CUSTOMER",
+    "AIRTEL_CALL_FLOW_ID": "SANDBOX_FLOW",
+    "AIRTEL_CALLER_ID": "8048248411",
+    "OCA_USERNAME": "sandbox@example.com",
+    "OCA_PASSWORD": "sandbox-oca-pass",
+}
+
+ENV_NAMES = [
+    "SECRET_KEY", "DATABASE_URL", "PUBLIC_BASE_URL", "CALLBACK_TOKEN", "SANDBOX", "SANDBOX_URL",
+    *PRODUCTION_URLS, *SANDBOX_CREDENTIALS,
+    "OCA_MAX_CONCURRENT_CALLS", "SMS_RATE_PER_SECOND", "PASSWORD_HASH_PROFILE", "UPLOAD_MAX_MB", "IMPORT_MAX_MB",
+]
+INT_NAMES = {"OCA_MAX_CONCURRENT_CALLS", "UPLOAD_MAX_MB", "IMPORT_MAX_MB"}
+FLOAT_NAMES = {"SMS_RATE_PER_SECOND"}
+BOOL_NAMES = {"SANDBOX"}
+
+
+def defaults(instance_path):
+    return {
+        "DATABASE_URL": f"sqlite:///{Path(instance_path) / 'app.db'}",
+        "PUBLIC_BASE_URL": "http://127.0.0.1:5000",
+        "SANDBOX": False,
+        "SANDBOX_URL": "http://127.0.0.1:5055",
+        "OCA_MAX_CONCURRENT_CALLS": 10,
+        "SMS_RATE_PER_SECOND": 50.0,
+        "UPLOAD_MAX_MB": 10,
+        "IMPORT_MAX_MB": 20,
+        # "default" is argon2id RFC 9106 low-memory; "fast" exists only to keep the test suite quick.
+        "PASSWORD_HASH_PROFILE": "default",
+        # A console left open for hours must not start failing CSRF checks.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_HEADERS": ["X-CSRFToken"],
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_WINDOW_SECONDS": 900,
+        **PRODUCTION_URLS,
+    }
+
+
+def _coerce(name, value):
+    if name in INT_NAMES:
+        return int(value)
+    if name in FLOAT_NAMES:
+        return float(value)
+    if name in BOOL_NAMES:
+        return str(value).lower() in ("1", "true", "yes", "on")
+    return value
+
+
+def load_env(app):
+    for name in ENV_NAMES:
+        if name in os.environ:
+            app.config[name] = _coerce(name, os.environ[name])
+
+
+def _persisted_secret(instance_path, filename):
+    """A secret generated once into instance/ so restarts keep sessions and callback URLs valid."""
+    path = Path(instance_path) / filename
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(value)
+    return value
+
+
+def finalize(app):
+    """Fill generated secrets and sandbox endpoints after every source has been applied."""
+    cfg = app.config
+    if not cfg.get("SECRET_KEY"):
+        cfg["SECRET_KEY"] = _persisted_secret(app.instance_path, "secret_key")
+    if not cfg.get("CALLBACK_TOKEN"):
+        cfg["CALLBACK_TOKEN"] = _persisted_secret(app.instance_path, "callback_token")
+    cfg["SANDBOX"] = _coerce("SANDBOX", cfg.get("SANDBOX", False))
+    if cfg["SANDBOX"]:
+        base = cfg["SANDBOX_URL"].rstrip("/")
+        for name, path in SANDBOX_PATHS.items():
+            if cfg.get(name) in (None, PRODUCTION_URLS[name]):
+                cfg[name] = base + path
+        for name, value in SANDBOX_CREDENTIALS.items():
+            cfg.setdefault(name, value)
+    if cfg["PUBLIC_BASE_URL"].startswith("https://"):
+        cfg.setdefault("SESSION_COOKIE_SECURE", True)
+        cfg.setdefault("REMEMBER_COOKIE_SECURE", True)
+    # The hard request cap; each upload kind (audio, CSV) applies its own smaller limit with a clear message.
+    cfg.setdefault("MAX_CONTENT_LENGTH", max(int(cfg["UPLOAD_MAX_MB"]), int(cfg["IMPORT_MAX_MB"])) * 1024 * 1024 + 65536)

@@ -1,0 +1,11 @@
+"""All tables. Each area has its module; ALL_MODELS lists every table the migrations must create."""
+from webapp.models.base import BaseModel, utcnow
+from webapp.models.system import AuditLog, CallbackEvent, ChannelLog, SchedulerLease
+from webapp.models.users import ROLES, LoginAttempt, User
+
+ALL_MODELS = [User, LoginAttempt, ChannelLog, CallbackEvent, AuditLog, SchedulerLease]
+
+__all__ = [
+    "ALL_MODELS", "ROLES", "AuditLog", "BaseModel", "CallbackEvent", "ChannelLog", "LoginAttempt",
+    "SchedulerLease", "User", "utcnow",
+]

@@ -1,0 +1,58 @@
+from peewee import CharField, DateTimeField, IntegerField, TextField
+
+from webapp.models.base import BaseModel, utcnow
+
+
+class ChannelLog(BaseModel):
+    """One HTTP exchange with a provider, secrets already redacted, linked to the send it served."""
+
+    provider = CharField(max_length=16, index=True)
+    send_id = IntegerField(null=True, index=True)
+    operation = CharField(max_length=32)
+    method = CharField(max_length=8)
+    url = TextField()
+    request_headers = TextField(default="")
+    request_body = TextField(default="")
+    status_code = IntegerField(null=True)
+    response_body = TextField(default="")
+    duration_ms = IntegerField(default=0)
+    error = TextField(default="")
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+class CallbackEvent(BaseModel):
+    """A provider callback exactly as received, stored before it is applied.
+
+    status: received > applied | orphan (reference not known yet; applied when it appears) | invalid | ignored
+    """
+
+    provider = CharField(max_length=16)
+    kind = CharField(max_length=32, default="")
+    dedupe_key = CharField(max_length=255, unique=True)
+    reference = CharField(max_length=128, default="", index=True)
+    method = CharField(max_length=8)
+    query = TextField(default="")
+    headers = TextField(default="")
+    body = TextField(default="")
+    remote_addr = CharField(max_length=64, default="")
+    status = CharField(max_length=16, default="received", index=True)
+    error = TextField(default="")
+    received_at = DateTimeField(default=utcnow, index=True)
+    applied_at = DateTimeField(null=True)
+
+
+class AuditLog(BaseModel):
+    user_id = IntegerField(null=True, index=True)
+    action = CharField(max_length=64, index=True)
+    target = CharField(max_length=255, default="")
+    detail = TextField(default="")
+    remote_addr = CharField(max_length=64, default="")
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+class SchedulerLease(BaseModel):
+    """Who runs the APScheduler jobs: exactly one worker holds an unexpired lease."""
+
+    name = CharField(max_length=64, primary_key=True)
+    holder = CharField(max_length=128)
+    expires_at = DateTimeField()

@@ -1,0 +1,49 @@
+from flask import Blueprint, current_app, render_template, url_for
+
+from webapp.auth.decorators import role_required
+
+bp = Blueprint("settings", __name__, url_prefix="/settings")
+
+# What the Providers page shows of each provider's configuration: its base URL setting only, never secrets.
+PROVIDERS = [
+    ("citcall", "CitCALL (miscall OTP, SMS, SMS OTP)", "CITCALL_BASE_URL"),
+    ("masking", "SMS masking HTTP API", "MASKING_BASE_URL"),
+    ("airtel", "Airtel CCP click-to-call", "AIRTEL_BASE_URL"),
+    ("oca", "OCA Telkom call gateway (IVR)", "OCA_BASE_URL"),
+]
+
+
+def callback_urls():
+    """The webhook URLs to hand to each provider, carrying the secret token."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    token = current_app.config["CALLBACK_TOKEN"]
+
+    def absolute(endpoint, **values):
+        return base + url_for(endpoint, token=token, **values)
+
+    return {
+        "citcall": [("Miscall, SMS and SMS OTP callback (JSON POST)", absolute("callbacks.citcall"))],
+        "masking": [("Callable API DLR (GET)", absolute("callbacks.masking"))],
+        "airtel": [
+            ("callBackURLs eventType ALL (sent with every call)", absolute("callbacks.airtel", kind="events")),
+            ("callBackURLs eventType CDR (sent with every call)", absolute("callbacks.airtel", kind="cdr")),
+        ],
+        "oca": [],
+    }
+
+
+@bp.route("/")
+def index():
+    return render_template("settings/index.html")
+
+
+@bp.route("/providers")
+@role_required("supervisor")
+def providers():
+    rows = [
+        {"name": name, "label": label, "base_url": current_app.config.get(setting, ""), "setting": setting}
+        for name, label, setting in PROVIDERS
+    ]
+    return render_template(
+        "settings/providers.html", providers=rows, callbacks=callback_urls(), sandbox=current_app.config["SANDBOX"]
+    )

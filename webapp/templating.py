@@ -1,0 +1,34 @@
+"""Jinja filters and globals shared by every page."""
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_login import current_user
+
+from webapp import phones
+from webapp.blueprints import NAVIGATION
+
+UTC = ZoneInfo("UTC")
+
+
+def local_time(value, fmt="%Y-%m-%d %H:%M"):
+    if value is None:
+        return ""
+    zone = ZoneInfo(getattr(current_user, "timezone", None) or "Asia/Jakarta")
+    return value.replace(tzinfo=UTC).astimezone(zone).strftime(fmt)
+
+
+def navigation():
+    if not current_user.is_authenticated:
+        return []
+    endpoints = current_app.view_functions
+    return [
+        (label, endpoint)
+        for label, endpoint, role in NAVIGATION
+        if endpoint in endpoints and current_user.has_role(role)
+    ]
+
+
+def init_app(app):
+    app.jinja_env.filters["phone"] = phones.display
+    app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.globals["navigation"] = navigation

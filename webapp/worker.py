@@ -1,0 +1,38 @@
+"""The worker process: dispatcher loop plus the leader-elected scheduler (`flask worker`, or a thread in demo)."""
+import logging
+import threading
+import time
+
+from webapp.scheduler import RENEW_SECONDS, LeaderScheduler
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(app, stop_event=None, idle_sleep=0.2):
+    """Blocks until stop_event is set. Any number of workers may run; one of them leads the scheduler."""
+    from webapp.dispatch import dispatcher
+
+    stop_event = stop_event or threading.Event()
+    leader = LeaderScheduler(app)
+    next_tick = 0.0
+    log.info("worker started")
+    try:
+        while not stop_event.is_set():
+            now = time.monotonic()
+            if now >= next_tick:
+                leader.tick()
+                next_tick = now + RENEW_SECONDS
+            with app.app_context():
+                worked = dispatcher.run_once(app)
+            if not worked:
+                stop_event.wait(idle_sleep)
+    finally:
+        leader.stop()
+        log.info("worker stopped")
+
+
+def start_in_thread(app):
+    stop_event = threading.Event()
+    thread = threading.Thread(target=run_worker, args=(app, stop_event), name="worker", daemon=True)
+    thread.start()
+    return thread, stop_event
