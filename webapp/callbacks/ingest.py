@@ -8,18 +8,15 @@ from peewee import IntegrityError
 
 from webapp.extensions import db
 from webapp.models import CallbackEvent, utcnow
+from webapp.providers.base import CallbackInvalid
 
 log = logging.getLogger(__name__)
 
 # provider -> handler(event, payload) returning the new status: applied | orphan | ignored.
-# The handler raises CallbackInvalid for input it cannot use.
+# The handler raises CallbackInvalid (webapp.providers.base) for input it cannot use.
 HANDLERS = {}
 # Headers worth keeping with the raw body (never cookies or authorization).
 KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Forwarded-For", "Content-Length")
-
-
-class CallbackInvalid(ValueError):
-    pass
 
 
 def register(provider, handler):

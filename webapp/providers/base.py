@@ -59,6 +59,35 @@ class Exchange:
         return asdict(self)
 
 
+class CallbackInvalid(ValueError):
+    """A callback body the provider module cannot use (answered 400, still stored)."""
+
+
+# Normalized send states a provider update can move a send to (see webapp/dispatch/states.py).
+UPDATE_STATES = ("submitted", "delivered", "failed", "undeliverable")
+
+
+@dataclass
+class StatusUpdate:
+    """One normalized fact from a callback or a polled report, applied idempotently to the send.
+
+    reference: the provider's id for the send (CitCALL trxid, masking message id, Airtel correlationId,
+               OCA call_id). state: the send state it proves, or None for a purely informational event
+               (e.g. an Airtel "Ringing"). details: provider fields worth keeping (durations, recording URL,
+               dial status, IVR results...).
+    """
+
+    reference: str
+    state: str | None
+    provider_status: str = ""
+    error_code: str = ""
+    error_text: str = ""
+    price: float | None = None
+    currency: str = ""
+    kind: str = ""
+    details: dict = field(default_factory=dict)
+
+
 @dataclass
 class CheckResult:
     """Outcome of a provider's live "test connection"."""
