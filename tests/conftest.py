@@ -23,7 +23,7 @@ def loopback_only(monkeypatch):
 
     def guarded(host, *args, **kwargs):
         results = real(host, *args, **kwargs)
-        for family, *_rest, sockaddr in results:
+        for *_rest, sockaddr in results:
             address = sockaddr[0]
             if not (address.startswith("127.") or address == "::1"):
                 raise OSError(f"test tried to reach non-loopback host {host!r}")

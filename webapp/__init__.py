@@ -35,8 +35,9 @@ def create_app(test_config=None):
 
     blueprints.register(app)
 
-    from webapp import cli, templating
+    from webapp import cli, dispatch, templating
 
+    dispatch.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
     return app

@@ -145,7 +145,7 @@ def demo_command(host, port, sandbox_port):
     click.echo("=" * 64)
     click.echo(f"  Campaign Console demo: http://{host}:{port}")
     click.echo(f"  Sign in as {email}  password: {password}")
-    click.echo(f"  (agent@example.com has the same password)")
+    click.echo("  (agent@example.com has the same password)")
     click.echo(f"  Provider simulators:  http://{host}:{sandbox_port}")
     click.echo("=" * 64)
     app_server = make_server(host, port, app, threaded=True)

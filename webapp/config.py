@@ -113,4 +113,5 @@ def finalize(app):
         cfg.setdefault("SESSION_COOKIE_SECURE", True)
         cfg.setdefault("REMEMBER_COOKIE_SECURE", True)
     # The hard request cap; each upload kind (audio, CSV) applies its own smaller limit with a clear message.
-    cfg.setdefault("MAX_CONTENT_LENGTH", max(int(cfg["UPLOAD_MAX_MB"]), int(cfg["IMPORT_MAX_MB"])) * 1024 * 1024 + 65536)
+    largest_mb = max(int(cfg["UPLOAD_MAX_MB"]), int(cfg["IMPORT_MAX_MB"]))
+    cfg.setdefault("MAX_CONTENT_LENGTH", largest_mb * 1024 * 1024 + 65536)

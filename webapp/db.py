@@ -28,10 +28,23 @@ PK_DDL = {
 }
 
 
+class ImmediateSqliteDatabase(SqliteDatabase):
+    """Every transaction takes SQLite's write lock when it begins.
+
+    A deferred transaction that reads and then writes fails at once with "database is locked" when another
+    connection wrote in between (WAL snapshot upgrade; busy_timeout does not help). BEGIN IMMEDIATE waits
+    for the lock instead, so concurrent dispatcher threads, callbacks and web requests simply queue.
+    """
+
+    def begin(self, lock_type="IMMEDIATE"):
+        return super().begin(lock_type)
+
+
 def make_database(url):
     if url.startswith("sqlite"):
+        path = url.split("sqlite:///", 1)[1] if url.startswith("sqlite:///") else ":memory:"
         # Connections are opened per request and per worker thread, never shared across threads.
-        return connect(url, pragmas=SQLITE_PRAGMAS, check_same_thread=False, timeout=10)
+        return ImmediateSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, check_same_thread=False, timeout=10)
     if url.startswith("postgres"):
         # Pooled, and opened lazily so that nothing is connected before gunicorn forks.
         pooled = url.replace("postgresql://", "postgresql+pool://", 1).replace("postgres://", "postgresql+pool://", 1)

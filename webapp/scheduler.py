@@ -41,10 +41,11 @@ def try_acquire(holder, now=None):
     """Take or renew the lease; True when ``holder`` is the leader afterwards."""
     now = now or utcnow()
     expires = now + timedelta(seconds=LEASE_SECONDS)
+    mine_or_expired = (SchedulerLease.holder == holder) | (SchedulerLease.expires_at < now)
     with db.atomic():
         updated = (
             SchedulerLease.update(holder=holder, expires_at=expires)
-            .where((SchedulerLease.name == LEASE_NAME) & ((SchedulerLease.holder == holder) | (SchedulerLease.expires_at < now)))
+            .where((SchedulerLease.name == LEASE_NAME) & mine_or_expired)
             .execute()
         )
         if updated:

@@ -34,3 +34,13 @@ def masking(token):
 @bp.route("/airtel/<token>/<any(events, cdr):kind>", methods=["POST"])
 def airtel(token, kind):
     return ingest.receive("airtel", kind)
+
+
+def _register_handlers():
+    from webapp.dispatch.updates import provider_callback_handler
+
+    for provider in ("citcall", "masking", "airtel"):
+        ingest.register(provider, provider_callback_handler(provider))
+
+
+_register_handlers()

@@ -1,0 +1,8 @@
+"""The sender of every send (see dispatcher.py) and its recovery job."""
+
+
+def init_app(app):
+    from webapp.dispatch.claim import expire_leases
+    from webapp.scheduler import register_job
+
+    register_job("expire-send-leases", lambda _app: expire_leases(), seconds=30)

@@ -1,5 +1,195 @@
-"""Placeholder replaced by the send dispatcher."""
+"""The sender: claims due sends, respects per-provider rates and capacity, calls the provider, records outcomes.
+
+Each send is claimed (queued -> sending, with a lease) in the database before its request is made, and its
+outcome is written right after the answer. A crash between the two leaves the row `sending`; when its lease
+expires it becomes `unknown` (never queued again automatically), so nothing is sent twice and nothing is lost
+silently. Only failures that prove the provider accepted nothing are re-queued with backoff.
+"""
+import logging
+import math
+import os
+import socket
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from webapp.dispatch import states
+from webapp.dispatch.claim import claim
+from webapp.dispatch.registry import SENDERS
+from webapp.dispatch.updates import apply_outcome, requeue_or_fail, settle_failure
+from webapp.extensions import db
+from webapp.models import Send, utcnow
+from webapp.providers.base import ProviderError, current_send_id
+
+log = logging.getLogger(__name__)
+
+MAX_IN_FLIGHT = 32
+# A rate-limited provider gets at most this many seconds of sends claimed ahead of its rate.
+CLAIM_AHEAD_SECONDS = 2
+THROTTLE_COOLDOWN_SECONDS = 5
+
+
+class RateLimiter:
+    """Token bucket shared by the dispatcher threads of one process."""
+
+    def __init__(self, rate):
+        self.rate = rate
+        self.capacity = max(1.0, rate / 10)
+        self.tokens = self.capacity
+        self.updated = time.monotonic()
+        self.lock = threading.Lock()
+
+    def acquire(self):
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                wait = (1 - self.tokens) / self.rate
+            time.sleep(wait)
+
+
+class Dispatcher:
+    def __init__(self, app, max_in_flight=MAX_IN_FLIGHT):
+        self.app = app
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.max_in_flight = max_in_flight
+        self.pool = ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="dispatch")
+        self.in_flight = {}
+        self.lock = threading.Lock()
+        self.limiters = {}
+        self.cool_until = {}
+
+    # --- claiming -------------------------------------------------------------------------------------
+    def run_once(self):
+        """Claim and start as many sends as rates and capacity allow; True when anything was started."""
+        started = 0
+        with db.connection_context():
+            for kind, sender in list(SENDERS.items()):
+                free = self._free_slots(kind, sender)
+                if free <= 0:
+                    continue
+                ids = claim([kind], free, self.owner)
+                for send_id in ids:
+                    self._start(kind, send_id)
+                started += len(ids)
+        return started > 0
+
+    def _free_slots(self, kind, sender):
+        if self.cool_until.get(sender.provider, 0) > time.monotonic():
+            return 0
+        with self.lock:
+            busy_total = sum(self.in_flight.values())
+            busy_kind = self.in_flight.get(kind, 0)
+        free = self.max_in_flight - busy_total
+        rate = self._rate(sender)
+        if rate:
+            free = min(free, max(1, math.ceil(rate * CLAIM_AHEAD_SECONDS)) - busy_kind)
+        capacity = sender.capacity()
+        if capacity is not None:
+            free = min(free, capacity)
+        return free
+
+    def _rate(self, sender):
+        return sender.rate(self.app.config)
+
+    def _limiter(self, sender):
+        rate = self._rate(sender)
+        if not rate:
+            return None
+        limiter = self.limiters.get(sender.provider)
+        if limiter is None or limiter.rate != rate:
+            limiter = self.limiters[sender.provider] = RateLimiter(rate)
+        return limiter
+
+    def _start(self, kind, send_id):
+        with self.lock:
+            self.in_flight[kind] = self.in_flight.get(kind, 0) + 1
+        self.pool.submit(self._run, kind, send_id)
+
+    # --- sending --------------------------------------------------------------------------------------
+    def _run(self, kind, send_id):
+        try:
+            with self.app.app_context(), db.connection_context():
+                self.process(send_id)
+        except Exception:
+            # The row stays `sending` and its lease will turn it `unknown`: visible, never resent silently.
+            log.exception("dispatching send %s failed", send_id)
+        finally:
+            with self.lock:
+                self.in_flight[kind] -= 1
+
+    def process(self, send_id):
+        send = Send.get_or_none(Send.id == send_id)
+        if send is None or send.state != states.SENDING or send.lease_owner != self.owner:
+            return
+        sender = SENDERS[send.kind]
+        limiter = self._limiter(sender)
+        if limiter:
+            limiter.acquire()
+        token = current_send_id.set(send.id)
+        try:
+            outcome = sender.send(send)
+        except ProviderError as exc:
+            self._failed(send, sender, exc)
+            return
+        finally:
+            current_send_id.reset(token)
+        apply_outcome(send, outcome, self.owner)
+
+    def _failed(self, send, sender, exc):
+        if exc.code in sender.throttle_codes:
+            # The provider asked us to slow down: nothing was accepted; wait and try the same row again.
+            self.cool_until[sender.provider] = time.monotonic() + THROTTLE_COOLDOWN_SECONDS
+            requeue_or_fail(send, exc, self.owner, delay=timedelta(seconds=THROTTLE_COOLDOWN_SECONDS),
+                            count_try=False)
+        elif exc.retryable and exc.code == "connection_failed":
+            backoff = timedelta(seconds=min(300, 2 ** send.tries))
+            requeue_or_fail(send, exc, self.owner, delay=backoff, max_tries=sender.max_tries)
+        else:
+            settle_failure(send, exc, self.owner)
+
+    def busy(self):
+        with self.lock:
+            return sum(self.in_flight.values())
+
+    def drain(self, timeout=10.0):
+        """Send everything due now and wait for the answers (tests, benchmarks). True when all done."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            started = self.run_once()
+            if not started and not self.busy() and not self._due():
+                return True
+            if not started:
+                time.sleep(0.005)
+        return False
+
+    def _due(self):
+        with db.connection_context():
+            return (Send.select().where((Send.state == states.QUEUED) & (Send.kind.in_(list(SENDERS)))
+                                        & (Send.not_before <= utcnow())).exists())
+
+    def shutdown(self):
+        self.pool.shutdown(wait=True)
+
+
+_dispatchers = {}
+
+
+def dispatcher_for(app):
+    if app not in _dispatchers:
+        _dispatchers[app] = Dispatcher(app)
+    return _dispatchers[app]
 
 
 def run_once(app):
-    return False
+    return dispatcher_for(app).run_once()
+
+
+def drain(app, timeout=10.0):
+    return dispatcher_for(app).drain(timeout)

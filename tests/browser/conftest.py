@@ -1,0 +1,45 @@
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps dialling hosts this closed network refuses.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+# Form pages answer refused input with these statuses on purpose; Chromium logs them as console errors.
+EXPECTED_STATUSES = ("status of 401", "status of 409", "status of 422", "status of 429")
+
+
+def _expected(text):
+    return text.startswith("Failed to load resource") and any(s in text for s in EXPECTED_STATUSES)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_url):
+    context = browser.new_context(base_url=live_url)
+    page = context.new_page()
+    page.set_default_timeout(10000)
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # A CSP violation shows up as a console error: the pages must not need inline script or style.
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and not _expected(msg.text) else None)
+    yield page
+    context.close()
+    assert not errors, f"browser errors: {errors}"
+
+
+def sign_in(page, email, password):
+    page.goto("/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")

@@ -1,0 +1,48 @@
+"""Atomic claiming of queued sends with a lease, on PostgreSQL and SQLite."""
+from datetime import timedelta
+from functools import reduce
+from operator import and_
+
+from webapp.db import dialect
+from webapp.dispatch import states
+from webapp.dispatch.registry import CLAIM_FILTERS
+from webapp.extensions import db
+from webapp.models import Send, utcnow
+
+# Longer than any provider request (connect + read timeouts) so a live worker never loses its lease.
+LEASE_SECONDS = 120
+
+
+def claim(kinds, limit, owner, now=None):
+    """Move up to ``limit`` due queued sends of these kinds to `sending` under ``owner``; returns their ids."""
+    if limit <= 0 or not kinds:
+        return []
+    now = now or utcnow()
+    conditions = [Send.state == states.QUEUED, Send.not_before <= now, Send.kind.in_(list(kinds))]
+    conditions += [make() for make in CLAIM_FILTERS]
+    due = Send.select(Send.id).where(reduce(and_, conditions)).order_by(Send.id).limit(limit)
+    fields = dict(state=states.SENDING, lease_owner=owner, lease_until=now + timedelta(seconds=LEASE_SECONDS),
+                  tries=Send.tries + 1, sent_at=now, updated_at=now)
+    if dialect() == "postgresql":
+        # Lock the chosen rows first (other dispatchers skip them), then update exactly those: an
+        # IN (subquery ... LIMIT ... SKIP LOCKED) may be re-scanned by the planner and claim more than asked.
+        with db.atomic():
+            ids = [row.id for row in due.for_update("FOR UPDATE SKIP LOCKED")]
+            if ids:
+                Send.update(**fields).where(Send.id.in_(ids)).execute()
+            return ids
+    # SQLite transactions begin IMMEDIATE (webapp.db), so two dispatchers cannot read the same queued rows.
+    with db.atomic():
+        update = Send.update(**fields).where(Send.id.in_(due) & (Send.state == states.QUEUED)).returning(Send.id)
+        return sorted(row.id for row in update.execute())
+
+
+def expire_leases(now=None):
+    """Sends whose worker died mid-request: their outcome is unknown, so they become `unknown`, never queued."""
+    now = now or utcnow()
+    return (
+        Send.update(state=states.UNKNOWN, lease_owner=None, updated_at=now,
+                    error_text="The worker stopped while sending; the provider may or may not have accepted it.")
+        .where((Send.state == states.SENDING) & (Send.lease_until < now))
+        .execute()
+    )

@@ -1,0 +1,152 @@
+"""Recording what providers tell us about a send: answers to requests, callbacks and polled reports.
+
+Every write is conditional on the state it was computed from, so concurrent callbacks and a late poll
+cannot overwrite each other, and states only move forward.
+"""
+import json
+import logging
+
+from webapp.dispatch import states
+from webapp.dispatch.registry import ON_UPDATE
+from webapp.models import CallbackEvent, Send, utcnow
+from webapp.providers.base import StatusUpdate
+
+log = logging.getLogger(__name__)
+OPTIMISTIC_RETRIES = 5
+
+
+def _owned(send, owner):
+    return (Send.id == send.id) & (Send.state.in_([states.SENDING, states.UNKNOWN])) & (
+        (Send.lease_owner == owner) | Send.lease_owner.is_null())
+
+
+def apply_outcome(send, outcome, owner):
+    """The provider accepted the request: store its reference, then apply reports that arrived before it."""
+    now = utcnow()
+    fields = {
+        Send.state: outcome.state, Send.provider_ref: outcome.provider_ref, Send.lease_owner: None,
+        Send.lease_until: None, Send.submitted_at: now, Send.updated_at: now,
+        Send.provider_status: outcome.provider_status, Send.error_code: "", Send.error_text: "",
+    }
+    if outcome.segments is not None:
+        fields[Send.segments] = outcome.segments
+    if outcome.price is not None:
+        fields[Send.price] = outcome.price
+        fields[Send.currency] = outcome.currency
+    if outcome.details:
+        fields[Send.details] = json.dumps({**send.detail, **outcome.details})
+    if outcome.state in states.FINAL:
+        fields[Send.final_at] = now
+    if not Send.update(fields).where(_owned(send, owner)).execute():
+        log.warning("send %s changed while its request was in flight; answer kept in the channel log", send.id)
+        return
+    fresh = Send.get_by_id(send.id)
+    _run_hooks(fresh, StatusUpdate(reference=outcome.provider_ref, state=outcome.state,
+                                   provider_status=outcome.provider_status, details=outcome.details))
+    apply_orphans(fresh.provider, outcome.provider_ref)
+
+
+def requeue_or_fail(send, error, owner, delay, max_tries=5, count_try=True):
+    """Nothing reached the provider: queue the same row again after ``delay``, or give up after max_tries."""
+    now = utcnow()
+    if count_try and send.tries >= max_tries:
+        settle_failure(send, error, owner)
+        return
+    Send.update({
+        Send.state: states.QUEUED, Send.not_before: now + delay, Send.lease_owner: None, Send.lease_until: None,
+        Send.error_code: error.code, Send.error_text: error.message, Send.updated_at: now,
+        Send.tries: Send.tries if count_try else Send.tries - 1,
+    }).where(_owned(send, owner)).execute()
+
+
+def settle_failure(send, error, owner):
+    """A refusal ends the send as failed; an answer we could not read leaves it unknown for reconciliation."""
+    now = utcnow()
+    state = states.FAILED if error.outcome_known else states.UNKNOWN
+    fields = {Send.state: state, Send.error_code: error.code, Send.error_text: error.message,
+              Send.lease_owner: None, Send.lease_until: None, Send.updated_at: now}
+    if state == states.FAILED:
+        fields[Send.final_at] = now
+    if Send.update(fields).where(_owned(send, owner)).execute():
+        _run_hooks(Send.get_by_id(send.id), StatusUpdate(reference=send.provider_ref or "", state=state,
+                                                         error_code=error.code, error_text=error.message))
+
+
+def find_send(provider, reference):
+    if not reference:
+        return None
+    return (Send.select().where((Send.provider == provider) & (Send.provider_ref == str(reference)))
+            .order_by(Send.id.desc()).first())
+
+
+def apply_update(provider, update):
+    """Apply one StatusUpdate; returns 'applied', 'ignored' (nothing new) or 'orphan' (reference unknown)."""
+    for _ in range(OPTIMISTIC_RETRIES):
+        send = find_send(provider, update.reference)
+        if send is None:
+            return "orphan"
+        fields = _update_fields(send, update)
+        if not fields:
+            return "ignored"
+        fields[Send.updated_at] = utcnow()
+        if Send.update(fields).where((Send.id == send.id) & (Send.updated_at == send.updated_at)).execute():
+            _run_hooks(Send.get_by_id(send.id), update)
+            return "applied"
+    raise RuntimeError(f"send {update.reference} kept changing while applying an update")
+
+
+def _update_fields(send, update):
+    fields = {}
+    if update.details:
+        merged = {**send.detail, **update.details}
+        if merged != send.detail:
+            fields[Send.details] = json.dumps(merged)
+    if update.price is not None and update.price != send.price:
+        fields[Send.price] = update.price
+        fields[Send.currency] = update.currency or send.currency
+    if states.may_move(send.state, update.state):
+        now = utcnow()
+        fields[Send.state] = update.state
+        fields[Send.provider_status] = update.provider_status
+        fields[Send.error_code] = update.error_code
+        fields[Send.error_text] = update.error_text
+        if update.state in states.FINAL:
+            fields[Send.final_at] = now
+        if send.submitted_at is None:
+            fields[Send.submitted_at] = now
+    return fields
+
+
+def _run_hooks(send, update):
+    for hook in ON_UPDATE.get(send.kind, []):
+        hook(send, update)
+
+
+def apply_orphans(provider, reference):
+    """Callbacks that arrived before their send's reference was stored are applied now, in arrival order."""
+    from webapp.callbacks.ingest import apply, stored_payload
+
+    orphans = (CallbackEvent.select()
+               .where((CallbackEvent.provider == provider) & (CallbackEvent.reference == str(reference))
+                      & (CallbackEvent.status == "orphan"))
+               .order_by(CallbackEvent.id))
+    for event in orphans:
+        apply(event, stored_payload(event))
+
+
+def provider_callback_handler(provider):
+    """The callbacks blueprint's handler for a provider: parse with its module, apply each update."""
+
+    def handle(event, payload):
+        from webapp.providers import module
+
+        updates = module(provider).parse_callback(event.kind, payload)
+        if not updates:
+            return "ignored"
+        event.reference = str(updates[0].reference)
+        results = [apply_update(provider, update) for update in updates]
+        if all(result == "orphan" for result in results):
+            return "orphan"
+        return "applied" if "applied" in results else "ignored"
+
+    return handle
