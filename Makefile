@@ -7,7 +7,7 @@ export FLASK_APP := wsgi
 .PHONY: demo test setup test-postgres lint browser clean
 
 demo: setup
-	$(BIN)/flask demo
+	SANDBOX=1 $(BIN)/flask demo
 
 test: setup browser
 	$(BIN)/pytest -q

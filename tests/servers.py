@@ -1,12 +1,12 @@
 """Real HTTP servers on loopback for tests: the sandbox simulators and the app itself."""
 import threading
 
-from werkzeug.serving import make_server
+from webapp.serving import server
 
 
 class ServerThread:
     def __init__(self, wsgi_app):
-        self.server = make_server("127.0.0.1", 0, wsgi_app, threaded=True)
+        self.server = server("127.0.0.1", 0, wsgi_app)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -107,12 +107,13 @@ def worker_command():
 @with_appcontext
 def sandbox_command(host, port):
     """Serve the four provider simulators (citcall, masking, airtel, oca)."""
-    from werkzeug.serving import run_simple
-
     from webapp.sandbox import create_sandbox_app, settings_from_config
+    from webapp.serving import server
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     sandbox_app = create_sandbox_app(settings_from_config(current_app.config))
-    run_simple(host, port, sandbox_app, threaded=True, use_reloader=False)
+    click.echo(f"provider simulators on http://{host}:{port}")
+    server(host, port, sandbox_app).serve_forever()
 
 
 @click.command("demo")
@@ -122,11 +123,10 @@ def sandbox_command(host, port):
 @with_appcontext
 def demo_command(host, port, sandbox_port):
     """Everything in one process: sandbox, app and worker, with demo data and a printed admin."""
-    from werkzeug.serving import make_server
-
     from webapp.db import migrate
     from webapp.demo import seed_demo
     from webapp.sandbox import create_sandbox_app, settings_from_config
+    from webapp.serving import server
     from webapp.worker import start_in_thread
 
     app = current_app._get_current_object()
@@ -138,7 +138,7 @@ def demo_command(host, port, sandbox_port):
     with db.connection_context():
         email = seed_demo(admin_password=password)
     sandbox_app = create_sandbox_app(settings_from_config(app.config))
-    sandbox_server = make_server(host, sandbox_port, sandbox_app, threaded=True)
+    sandbox_server = server(host, sandbox_port, sandbox_app)
     threading.Thread(target=sandbox_server.serve_forever, daemon=True, name="sandbox").start()
     start_in_thread(app)
     click.echo("")
@@ -148,7 +148,7 @@ def demo_command(host, port, sandbox_port):
     click.echo("  (agent@example.com has the same password)")
     click.echo(f"  Provider simulators:  http://{host}:{sandbox_port}")
     click.echo("=" * 64)
-    app_server = make_server(host, port, app, threaded=True)
+    app_server = server(host, port, app)
     try:
         app_server.serve_forever()
     except KeyboardInterrupt:

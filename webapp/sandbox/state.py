@@ -22,6 +22,7 @@ class SandboxState:
         self.simulators = {}
         self.random = random.Random(self.settings.get("SANDBOX_SEED", 1))
         self._timers = []
+        self._running = 0
         self._counter = itertools.count()
         self._wake = threading.Condition(self.lock)
         self._http = requests.Session()
@@ -95,12 +96,17 @@ class SandboxState:
             self._wake.notify()
 
     def flush(self, until_idle=True, limit=10000):
-        """Run every pending timer now (tests), including ones they schedule, until none is left."""
+        """Run every pending timer now (tests), including ones they schedule, until none is left and none
+        is still running on the timer thread (so a callback it is delivering has landed when this returns)."""
         for _ in range(limit):
             with self.lock:
                 if not self._timers:
+                    if self._running:
+                        self._wake.wait(0.01)
+                        continue
                     return
                 _, _, func, args = heapq.heappop(self._timers)
+                self._running += 1
             self._run(func, args)
             if not until_idle:
                 return
@@ -116,6 +122,7 @@ class SandboxState:
                     timeout = None if not self._timers else max(0.0, self._timers[0][0] - time.monotonic())
                     self._wake.wait(timeout)
                 _, _, func, args = heapq.heappop(self._timers)
+                self._running += 1
             self._run(func, args)
 
     def _run(self, func, args):
@@ -123,6 +130,10 @@ class SandboxState:
             func(*args)
         except Exception:
             log.exception("sandbox timer failed")
+        finally:
+            with self.lock:
+                self._running -= 1
+                self._wake.notify_all()
 
     # --- callbacks to the app -----------------------------------------------------------------------
     def callback_url(self, path):

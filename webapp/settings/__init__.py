@@ -1,4 +1,4 @@
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, abort, current_app, render_template, url_for
 
 from webapp.auth.decorators import role_required
 
@@ -47,3 +47,19 @@ def providers():
     return render_template(
         "settings/providers.html", providers=rows, callbacks=callback_urls(), sandbox=current_app.config["SANDBOX"]
     )
+
+
+@bp.route("/providers/<name>/check", methods=["POST"])
+@role_required("supervisor")
+def check_provider(name):
+    """Live "test connection": one harmless authenticated call to the provider, logged like any other."""
+    from webapp.providers import REGISTRY, client_for
+    from webapp.providers.base import CheckResult, ProviderError
+
+    if name not in REGISTRY:
+        abort(404)
+    try:
+        result = client_for(name).check()
+    except ProviderError as exc:
+        result = CheckResult(ok=False, summary=exc.message, details={"code": exc.code})
+    return render_template("settings/_provider_check.html", p={"name": name}, result=result)
