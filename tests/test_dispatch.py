@@ -157,3 +157,13 @@ def test_orphan_callback_is_applied_when_the_reference_appears(fake, app):
 def _apply_test_payload(event, payload):
     event.reference = payload["ref"]
     return apply_update("testprov", StatusUpdate(reference=payload["ref"], state=payload["state"]))
+
+
+def test_send_now_sends_one_row_inline_and_only_once(fake, app):
+    from webapp.dispatch.dispatcher import send_now
+
+    first, second = queue(2)
+    assert send_now(app, first).state == states.SUBMITTED
+    assert send_now(app, first).state == states.SUBMITTED
+    assert fake.sent == [first]
+    assert Send.get_by_id(second).state == states.QUEUED

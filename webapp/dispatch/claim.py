@@ -13,14 +13,19 @@ from webapp.models import Send, utcnow
 LEASE_SECONDS = 120
 
 
+def due_sends(kinds, now=None):
+    """Queued sends of these kinds that may be claimed now (due, and allowed by every claim filter)."""
+    conditions = [Send.state == states.QUEUED, Send.not_before <= (now or utcnow()), Send.kind.in_(list(kinds))]
+    conditions += [make() for make in CLAIM_FILTERS]
+    return Send.select().where(reduce(and_, conditions))
+
+
 def claim(kinds, limit, owner, now=None):
     """Move up to ``limit`` due queued sends of these kinds to `sending` under ``owner``; returns their ids."""
     if limit <= 0 or not kinds:
         return []
     now = now or utcnow()
-    conditions = [Send.state == states.QUEUED, Send.not_before <= now, Send.kind.in_(list(kinds))]
-    conditions += [make() for make in CLAIM_FILTERS]
-    due = Send.select(Send.id).where(reduce(and_, conditions)).order_by(Send.id).limit(limit)
+    due = due_sends(kinds, now).select(Send.id).order_by(Send.id).limit(limit)
     fields = dict(state=states.SENDING, lease_owner=owner, lease_until=now + timedelta(seconds=LEASE_SECONDS),
                   tries=Send.tries + 1, sent_at=now, updated_at=now)
     if dialect() == "postgresql":
@@ -35,6 +40,17 @@ def claim(kinds, limit, owner, now=None):
     with db.atomic():
         update = Send.update(**fields).where(Send.id.in_(due) & (Send.state == states.QUEUED)).returning(Send.id)
         return sorted(row.id for row in update.execute())
+
+
+def claim_one(send_id, owner, now=None):
+    """Claim one given queued send (interactive sends: OTP, click-to-call); True when this owner got it."""
+    now = now or utcnow()
+    with db.atomic():
+        return bool(
+            Send.update(state=states.SENDING, lease_owner=owner, lease_until=now + timedelta(seconds=LEASE_SECONDS),
+                        tries=Send.tries + 1, sent_at=now, updated_at=now)
+            .where((Send.id == send_id) & (Send.state == states.QUEUED)).execute()
+        )
 
 
 def expire_leases(now=None):
