@@ -16,11 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from webapp.dispatch import states
-from webapp.dispatch.claim import claim
-from webapp.dispatch.registry import SENDERS
-from webapp.dispatch.updates import apply_outcome, requeue_or_fail, settle_failure
+from webapp.dispatch.claim import claim, due_sends
+from webapp.dispatch.registry import SENDERS, SkipSend
+from webapp.dispatch.updates import apply_outcome, requeue_or_fail, settle_failure, skip
 from webapp.extensions import db
-from webapp.models import Send, utcnow
+from webapp.models import Send
 from webapp.providers.base import ProviderError, current_send_id
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,9 @@ class Dispatcher:
         except ProviderError as exc:
             self._failed(send, sender, exc)
             return
+        except SkipSend as exc:
+            skip(send, str(exc), self.owner)
+            return
         finally:
             current_send_id.reset(token)
         apply_outcome(send, outcome, self.owner)
@@ -171,8 +174,7 @@ class Dispatcher:
 
     def _due(self):
         with db.connection_context():
-            return (Send.select().where((Send.state == states.QUEUED) & (Send.kind.in_(list(SENDERS)))
-                                        & (Send.not_before <= utcnow())).exists())
+            return due_sends(list(SENDERS)).exists()
 
     def shutdown(self):
         self.pool.shutdown(wait=True)
@@ -189,6 +191,20 @@ def dispatcher_for(app):
 
 def run_once(app):
     return dispatcher_for(app).run_once()
+
+
+def send_now(app, send_id):
+    """Make one queued send's request in the calling thread (a person is waiting for it).
+
+    The row exists before this is called, and it is claimed like any other, so a worker cannot send it
+    too; if the worker already claimed it, this does nothing and the worker's answer is the one recorded.
+    """
+    from webapp.dispatch.claim import claim_one
+
+    dispatcher = dispatcher_for(app)
+    if claim_one(send_id, dispatcher.owner):
+        dispatcher.process(send_id)
+    return Send.get_by_id(send_id)
 
 
 def drain(app, timeout=10.0):

@@ -4,6 +4,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+class SkipSend(Exception):  # noqa: N818 (it is an outcome, not an error)
+    """Raised by a send function that decided, before any request, not to send (e.g. the number opted out)."""
+
+
 @dataclass
 class Outcome:
     """What a send function learned from the provider's answer to an accepted request."""

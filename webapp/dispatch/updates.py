@@ -59,6 +59,14 @@ def requeue_or_fail(send, error, owner, delay, max_tries=5, count_try=True):
     }).where(_owned(send, owner)).execute()
 
 
+def skip(send, reason, owner):
+    """Decided not to send before any request was made: the send ends cancelled with the reason."""
+    now = utcnow()
+    Send.update({Send.state: states.CANCELLED, Send.error_code: "skipped", Send.error_text: reason,
+                 Send.lease_owner: None, Send.lease_until: None, Send.final_at: now, Send.updated_at: now}
+                ).where(_owned(send, owner)).execute()
+
+
 def settle_failure(send, error, owner):
     """A refusal ends the send as failed; an answer we could not read leaves it unknown for reconciliation."""
     now = utcnow()
