@@ -115,13 +115,18 @@ def test_throttle_requeues_without_spending_a_try(fake, app):
     assert send.state == states.QUEUED and send.tries == 0
 
 
-def test_expired_lease_becomes_unknown_not_queued(fake):
-    (send_id,) = queue(1)
-    claim(["test"], 1, "dead-worker")
-    assert expire_leases(now=utcnow() + timedelta(minutes=10)) == 1
-    send = Send.get_by_id(send_id)
+def test_expired_lease_after_the_request_started_becomes_unknown(fake):
+    from webapp.dispatch.claim import mark_requesting
+
+    started, waiting = queue(2)
+    claim(["test"], 2, "dead-worker")
+    assert mark_requesting(started, "dead-worker")
+    assert expire_leases(now=utcnow() + timedelta(minutes=10)) == (1, 1)
+    send = Send.get_by_id(started)
     assert send.state == states.UNKNOWN and "may or may not" in send.error_text
-    assert claim(["test"], 1, "new-worker") == []
+    # The claim whose request never started provably never left: it is sent by the next worker, once.
+    assert Send.get_by_id(waiting).state == states.QUEUED
+    assert claim(["test"], 5, "new-worker") == [waiting]
 
 
 @pytest.mark.parametrize("sequence,final", [

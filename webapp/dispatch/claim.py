@@ -27,7 +27,7 @@ def claim(kinds, limit, owner, now=None):
     now = now or utcnow()
     due = due_sends(kinds, now).select(Send.id).order_by(Send.id).limit(limit)
     fields = dict(state=states.SENDING, lease_owner=owner, lease_until=now + timedelta(seconds=LEASE_SECONDS),
-                  tries=Send.tries + 1, sent_at=now, updated_at=now)
+                  tries=Send.tries + 1, sent_at=None, updated_at=now)
     if dialect() == "postgresql":
         # Lock the chosen rows first (other dispatchers skip them), then update exactly those: an
         # IN (subquery ... LIMIT ... SKIP LOCKED) may be re-scanned by the planner and claim more than asked.
@@ -48,17 +48,32 @@ def claim_one(send_id, owner, now=None):
     with db.atomic():
         return bool(
             Send.update(state=states.SENDING, lease_owner=owner, lease_until=now + timedelta(seconds=LEASE_SECONDS),
-                        tries=Send.tries + 1, sent_at=now, updated_at=now)
+                        tries=Send.tries + 1, sent_at=None, updated_at=now)
             .where((Send.id == send_id) & (Send.state == states.QUEUED)).execute()
         )
 
 
-def expire_leases(now=None):
-    """Sends whose worker died mid-request: their outcome is unknown, so they become `unknown`, never queued."""
+def mark_requesting(send_id, owner, now=None):
+    """Record, just before the HTTP request, that it is being made; False when the lease was lost."""
     now = now or utcnow()
-    return (
-        Send.update(state=states.UNKNOWN, lease_owner=None, updated_at=now,
-                    error_text="The worker stopped while sending; the provider may or may not have accepted it.")
-        .where((Send.state == states.SENDING) & (Send.lease_until < now))
-        .execute()
-    )
+    return bool(Send.update(sent_at=now, updated_at=now).where(
+        (Send.id == send_id) & (Send.state == states.SENDING) & (Send.lease_owner == owner)).execute())
+
+
+def expire_leases(now=None):
+    """Recover sends whose worker died. Returns (requeued, unknown).
+
+    A send whose request had not started (sent_at empty) provably never left: it is queued again. One whose
+    request had started may or may not have been accepted: it becomes `unknown`, never queued again.
+    """
+    now = now or utcnow()
+    expired = (Send.state == states.SENDING) & (Send.lease_until < now)
+    with db.atomic():
+        requeued = (Send.update(state=states.QUEUED, lease_owner=None, lease_until=None, updated_at=now,
+                                tries=Send.tries - 1)
+                    .where(expired & Send.sent_at.is_null()).execute())
+        unknown = (Send.update(state=states.UNKNOWN, lease_owner=None, updated_at=now,
+                               error_text="The worker stopped while sending; the provider may or may not have "
+                                          "accepted it.")
+                   .where(expired & Send.sent_at.is_null(False)).execute())
+    return requeued, unknown

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from webapp.dispatch import states
-from webapp.dispatch.claim import claim, due_sends
+from webapp.dispatch.claim import claim, due_sends, mark_requesting
 from webapp.dispatch.registry import SENDERS, SkipSend
 from webapp.dispatch.updates import apply_outcome, requeue_or_fail, settle_failure, skip
 from webapp.extensions import db
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 MAX_IN_FLIGHT = 32
 # A rate-limited provider gets at most this many seconds of sends claimed ahead of its rate.
-CLAIM_AHEAD_SECONDS = 2
+CLAIM_AHEAD_SECONDS = 1
 THROTTLE_COOLDOWN_SECONDS = 5
 
 
@@ -132,6 +132,8 @@ class Dispatcher:
         limiter = self._limiter(sender)
         if limiter:
             limiter.acquire()
+        if not mark_requesting(send.id, self.owner):
+            return
         token = current_send_id.set(send.id)
         try:
             outcome = sender.send(send)

@@ -10,9 +10,11 @@ class Send(BaseModel):
 
     queued ──claim──> sending ──provider accepted──> submitted ──report──> delivered | failed | undeliverable
       │                  │ └─provider refused────────────────────────────> failed
-      │                  └─lease expired / outcome unknown──> unknown ──reconciled──> submitted | delivered | failed
+      │                  ├─lease expired after the request started / outcome unknown──> unknown ──reconciled──> ...
+      │                  └─lease expired before the request started (sent_at empty)──> queued
       └─cancel──> cancelled
-    A state only moves forward (see webapp.dispatch.states.RANK); `unknown` is never re-queued automatically.
+    A state only moves forward (see webapp.dispatch.states.RANK), except that one provably never-requested
+    claim returns to queued; `unknown` is never re-queued automatically.
     """
 
     kind = CharField(max_length=16)
