@@ -2,10 +2,16 @@
 from webapp.auth import admin_bp
 from webapp.auth import bp as auth_bp
 from webapp.callbacks import bp as callbacks_bp
+from webapp.campaigns import bp as campaigns_bp
+from webapp.campaigns import inbox_bp
+from webapp.campaigns import init_app as campaigns_init
+from webapp.contacts import bp as contacts_bp
 from webapp.dashboard import bp as dashboard_bp
 from webapp.settings import bp as settings_bp
 
-BLUEPRINTS = [auth_bp, admin_bp, dashboard_bp, settings_bp, callbacks_bp]
+BLUEPRINTS = [auth_bp, admin_bp, dashboard_bp, settings_bp, callbacks_bp, contacts_bp, campaigns_bp, inbox_bp]
+# Per-area setup run once per app: scheduled jobs, dispatcher senders and filters, timeline sources.
+AREA_INITS = [campaigns_init]
 
 # (label, endpoint, minimum role); an entry whose endpoint is not registered is left out of the menu.
 NAVIGATION = [
@@ -22,3 +28,5 @@ NAVIGATION = [
 def register(app):
     for bp in BLUEPRINTS:
         app.register_blueprint(bp)
+    for init in AREA_INITS:
+        init(app)

@@ -1,5 +1,6 @@
 """flask commands: init-db, users, worker, sandbox, demo."""
 import logging
+import os
 import secrets
 import threading
 
@@ -111,7 +112,10 @@ def sandbox_command(host, port):
     from webapp.serving import server
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    sandbox_app = create_sandbox_app(settings_from_config(current_app.config))
+    settings = settings_from_config(current_app.config)
+    # Simulator knobs (SANDBOX_LATENCY_MS, SANDBOX_FAILURE_RATIO, SANDBOX_EVENT_DELAY...) straight from the env.
+    settings.update({k: v for k, v in os.environ.items() if k.startswith("SANDBOX_")})
+    sandbox_app = create_sandbox_app(settings)
     click.echo(f"provider simulators on http://{host}:{port}")
     server(host, port, sandbox_app).serve_forever()
 

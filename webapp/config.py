@@ -49,6 +49,10 @@ def defaults(instance_path):
         "SANDBOX_URL": "http://127.0.0.1:5055",
         "OCA_MAX_CONCURRENT_CALLS": 10,
         "SMS_RATE_PER_SECOND": 50.0,
+        # Tariffs for the compose page's cost estimate (IDR per SMS segment) and the low-balance alert.
+        "SMS_PRICE_MASKING": 350.0,
+        "SMS_PRICE_CITCALL": 300.0,
+        "MASKING_LOW_BALANCE": 50000.0,
         "UPLOAD_MAX_MB": 10,
         "IMPORT_MAX_MB": 20,
         # "default" is argon2id RFC 9106 low-memory; "fast" exists only to keep the test suite quick.

@@ -32,3 +32,4 @@ def init_app(app):
     app.jinja_env.filters["phone"] = phones.display
     app.jinja_env.filters["localtime"] = local_time
     app.jinja_env.globals["navigation"] = navigation
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in current_app.view_functions

@@ -4,8 +4,9 @@ An OutCase calls one client method against the simulator over loopback HTTP, the
 the simulator recorded and either the parsed result or the ProviderError. A CallbackCase sends a callback
 body to the app's webhook URL and checks our HTTP answer.
 """
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 

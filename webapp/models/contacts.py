@@ -149,5 +149,9 @@ class ImportRowError(BaseModel):
     # The row's cells as read (JSON list), so the error file can be fixed and imported again.
     data = TextField(default="[]")
 
+    @property
+    def cells(self):
+        return json.loads(self.data or "[]")
+
     class Meta:
         indexes = ((("job", "line"), False),)

@@ -1,0 +1,137 @@
+"""Dispatcher throughput against the masking simulator (issue 5).
+
+Prints: SMS/s submitted with a zero-latency provider (target >= 200), the bare `requests` loop against the
+same endpoint and the ratio, then the achieved rate with 200 ms provider latency and SMS_RATE_PER_SECOND=50
+(target within 5%). The simulator runs in its own process, as the provider would.
+
+    .venv/bin/python bench/dispatch.py [--count 2000]
+"""
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_sandbox(port, latency_ms):
+    env = {**os.environ, "SANDBOX": "1", "SECRET_KEY": "bench", "CALLBACK_TOKEN": "bench",
+           "SANDBOX_LATENCY_MS": str(latency_ms), "SANDBOX_EVENT_DELAY": "3600"}
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "wsgi", "sandbox", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            requests.get(url + "/", timeout=1)
+            return proc, url
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("sandbox did not start")
+
+
+def make_app(tmp, sandbox_url, rate):
+    from webapp import create_app
+    from webapp.db import migrate
+
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/bench.db", "SANDBOX": True, "SANDBOX_URL": sandbox_url,
+                      "SECRET_KEY": "bench", "CALLBACK_TOKEN": "bench", "SMS_RATE_PER_SECOND": rate})
+    migrate()
+    return app
+
+
+def queue_sends(count):
+    from webapp.extensions import db
+    from webapp.models import Send
+
+    rows = [{"kind": "sms.masking", "provider": "masking", "to_number": f"+6281{i:09d}",
+             "payload": json.dumps({"text": f"Promo {i}"})} for i in range(count)]
+    with db.connection_context(), db.atomic():
+        for start in range(0, count, 1000):
+            Send.insert_many(rows[start:start + 1000]).execute()
+
+
+def run_dispatcher(app, count, stop_after=None):
+    from webapp.dispatch.dispatcher import Dispatcher
+    from webapp.extensions import db
+    from webapp.models import Send
+
+    dispatcher = Dispatcher(app)
+    started = time.perf_counter()
+    with app.app_context():
+        while True:
+            if not dispatcher.run_once():
+                with db.connection_context():
+                    done = Send.select().where(Send.state == "submitted").count()
+                if done >= (stop_after or count) or (not dispatcher.busy() and done >= count):
+                    break
+                time.sleep(0.002)
+        elapsed = time.perf_counter() - started
+        with db.connection_context():
+            done = Send.select().where(Send.state == "submitted").count()
+    dispatcher.shutdown()
+    return done, elapsed
+
+
+def bare_loop(sandbox_url, count):
+    session = requests.Session()
+    started = time.perf_counter()
+    for i in range(count):
+        session.post(f"{sandbox_url}/masking/send_post.php", timeout=10, data={
+            "username": "sandbox", "password": "sandbox-masking-pass", "hp": f"6281{i:09d}", "message": f"Promo {i}"})
+    return count / (time.perf_counter() - started)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=2000)
+    args = parser.parse_args()
+
+    port = free_port()
+    proc, url = start_sandbox(port, 0)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            app = make_app(tmp, url, rate=0)
+            queue_sends(args.count)
+            done, elapsed = run_dispatcher(app, args.count)
+            dispatch_rate = done / elapsed
+        bare_rate = bare_loop(url, args.count)
+    finally:
+        proc.kill()
+    print(f"zero latency: dispatcher submitted {done} SMS in {elapsed:.2f} s = {dispatch_rate:.0f} SMS/s "
+          f"(target >= 200)")
+    print(f"bare requests loop to the same endpoint: {bare_rate:.0f} req/s; dispatcher/bare = "
+          f"{dispatch_rate / bare_rate:.2f}")
+
+    port = free_port()
+    proc, url = start_sandbox(port, 200)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            app = make_app(tmp, url, rate=50)
+            queue_sends(700)
+            # Measure the steady state: the first 100 sends include the ramp-up, the rate is over the rest.
+            first, t_first = run_dispatcher(app, 700, stop_after=100)
+            rest, t_rest = run_dispatcher(app, 700, stop_after=600)
+    finally:
+        proc.kill()
+    achieved = (rest - first) / t_rest
+    print(f"200 ms latency, configured 50/s: achieved {achieved:.1f} SMS/s over {rest - first} sends "
+          f"({100 * (achieved - 50) / 50:+.1f}% from target, limit 5%)")
+
+
+if __name__ == "__main__":
+    main()

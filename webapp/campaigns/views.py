@@ -1,0 +1,232 @@
+import csv
+import io
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
+from flask_login import current_user
+from htmx_flask import make_response
+from peewee import JOIN
+
+from webapp.auth.decorators import role_required
+from webapp.campaigns import bp, message, service, sms
+from webapp.campaigns.audience import resolve
+from webapp.campaigns.compose import create_draft, list_ids_from, read_sms_form
+from webapp.campaigns.service import CampaignError
+from webapp.contacts.service import all_lists
+from webapp.dispatch import states
+from webapp.models import Campaign, Contact, Send
+from webapp.phones import display
+
+PER_PAGE = 50
+
+
+@bp.before_request
+@role_required("supervisor")
+def _supervisors():
+    return None
+
+
+def _campaign(campaign_id):
+    campaign = Campaign.get_or_none(Campaign.id == campaign_id)
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+@bp.route("/")
+def index():
+    page = max(1, request.args.get("page", 1, type=int))
+    query = Campaign.select().order_by(Campaign.id.desc())
+    campaigns = list(query.paginate(page, PER_PAGE + 1))
+    progress = {c.id: service.progress(c) for c in campaigns[:PER_PAGE]}
+    return render_template("campaigns/index.html", campaigns=campaigns[:PER_PAGE], progress=progress, page=page,
+                           has_next=len(campaigns) > PER_PAGE)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    form = request.form if request.method == "POST" else {}
+    errors = {}
+    if request.method == "POST":
+        try:
+            values, start_at = read_sms_form(request.form, current_user)
+            campaign = create_draft(values, current_user)
+            try:
+                created = service.launch(campaign, start_at=start_at)
+            except CampaignError as exc:
+                campaign.delete_instance()
+                raise CampaignError(str(exc), {"audience": str(exc)}) from exc
+        except CampaignError as exc:
+            errors = exc.fields or {"form": str(exc)}
+        else:
+            verb = "scheduled" if start_at else "launched"
+            flash(f"Campaign {verb}: {created} recipients.", "success")
+            return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
+    return render_template("campaigns/new.html", form=form, errors=errors, lists=all_lists(),
+                           providers=sms.SMS_PROVIDERS, selected=list_ids_from(request.form) if form else [],
+                           balance=sms.masking_status()), (422 if errors else 200)
+
+
+@bp.route("/preview", methods=["POST"])
+def preview():
+    """Live compose panel: sample rendering, encoding and segments, audience counts and cost."""
+    form = request.form
+    list_ids = list_ids_from(form)
+    query = (form.get("audience_query") or "").strip()
+    audience = resolve(list_ids, query, load=False)
+    sample = _sample_contact(list_ids, query)
+    variables = sample.template_variables() if sample else {"name": "Budi", "phone": "+6281234567890"}
+    rendered = message.render(form.get("message", ""), variables)
+    info = message.describe(rendered)
+    provider = form.get("provider", "masking")
+    unit_price = sms.price_per_segment(provider) if provider in sms.SMS_PROVIDERS else 0
+    cost = audience.total * info["segments"] * unit_price
+    status = sms.masking_status() if provider == "masking" else None
+    short = status is not None and status.balance is not None and status.balance < cost
+    missing = [v for v in message.variables_in(form.get("message", "")) if v not in variables]
+    return render_template("campaigns/_preview.html", rendered=rendered, info=info, audience=audience,
+                           sample=sample, cost=cost, unit_price=unit_price, balance=status, short=short,
+                           missing=missing)
+
+
+def _sample_contact(list_ids, query):
+    audience = resolve(list_ids, query, load=False)
+    if not audience.total:
+        return None
+    from webapp.campaigns.audience import _matching
+
+    return _matching(list_ids, query).where(Contact.opted_out == False).order_by(Contact.id).first()  # noqa: E712
+
+
+@bp.route("/test-send", methods=["POST"])
+def test_send():
+    form = request.form
+    provider = form.get("provider", "masking")
+    if provider not in sms.SMS_PROVIDERS:
+        return render_template("campaigns/_test_send.html", error="Choose a provider."), 422
+    list_ids = list_ids_from(form)
+    sample = _sample_contact(list_ids, (form.get("audience_query") or "").strip())
+    variables = sample.template_variables() if sample else {"name": "Budi"}
+    text = message.render(form.get("message", ""), variables)
+    try:
+        send = sms.test_send(provider, form.get("test_number", ""), text, form.get("sender_id", ""), current_user.id)
+    except ValueError as exc:
+        return render_template("campaigns/_test_send.html", error=str(exc)), 422
+    return render_template("campaigns/_test_send.html", send=send)
+
+
+@bp.route("/test-send/<int:send_id>")
+def test_send_status(send_id):
+    send = Send.get_or_none((Send.id == send_id) & Send.campaign_id.is_null())
+    if send is None:
+        abort(404)
+    return render_template("campaigns/_test_send.html", send=send)
+
+
+@bp.route("/<int:campaign_id>")
+def detail(campaign_id):
+    campaign = _campaign(campaign_id)
+    target = request.htmx.target if request.htmx else None
+    if target == "campaign-progress":
+        return render_template("campaigns/_progress.html", **_progress_context(campaign))
+    recipients = _recipients(campaign)
+    if target == "recipients":
+        return render_template("campaigns/_recipients.html", campaign=campaign, **recipients)
+    return render_template("campaigns/detail.html", **_progress_context(campaign), **recipients)
+
+
+def _progress_context(campaign):
+    return {
+        "campaign": campaign,
+        "progress": service.progress(campaign),
+        "reasons": service.failure_reasons(campaign.id),
+        "next_window": service.next_window_opening(campaign) if campaign.status == "running" else None,
+        "live": campaign.status in ("running", "scheduled") or service.counts(campaign.id)[states.SUBMITTED] > 0,
+    }
+
+
+def _recipients(campaign):
+    state = request.args.get("state", "")
+    page = max(1, request.args.get("page", 1, type=int))
+    query = Send.select().where(Send.campaign_id == campaign.id)
+    if state in states.ALL:
+        query = query.where(Send.state == state)
+    rows = list(query.order_by(Send.id).paginate(page, PER_PAGE + 1))
+    contacts = {c.id: c for c in Contact.select().where(Contact.id.in_([r.contact_id for r in rows if r.contact_id]))}
+    return {"sends": rows[:PER_PAGE], "has_next": len(rows) > PER_PAGE, "page": page, "state_filter": state,
+            "contacts": contacts, "all_states": states.ALL}
+
+
+@bp.route("/<int:campaign_id>/<any(pause, resume, cancel):action>", methods=["POST"])
+def control(campaign_id, action):
+    campaign = _campaign(campaign_id)
+    try:
+        result = getattr(service, action)(campaign)
+    except CampaignError as exc:
+        flash(str(exc), "error")
+    else:
+        done = {"pause": "Campaign paused.", "resume": "Campaign resumed.",
+                "cancel": f"Campaign cancelled; {result or 0} queued messages will not be sent."}
+        flash(done[action], "success")
+    return _back(campaign)
+
+
+@bp.route("/<int:campaign_id>/retry", methods=["POST"])
+def retry(campaign_id):
+    campaign = _campaign(campaign_id)
+    which = request.form.get("which", "failed")
+    if which not in service.RETRYABLE_STATES:
+        abort(400)
+    try:
+        created = service.retry(campaign, which)
+    except CampaignError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"{created} new attempts queued." if created else "Nothing to retry.", "success" if created else "info")
+    return _back(campaign)
+
+
+def _back(campaign):
+    target = url_for("campaigns.detail", campaign_id=campaign.id)
+    if request.htmx:
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target)
+
+
+EXPORT_COLUMNS = ["send_id", "attempt", "contact", "phone", "state", "provider_ref", "segments", "price", "currency",
+                  "error_code", "error_text", "created_at", "submitted_at", "final_at"]
+
+
+@bp.route("/<int:campaign_id>/export.csv")
+def export(campaign_id):
+    campaign = _campaign(campaign_id)
+    from webapp.contacts.exporter import neutralise
+
+    def rows():
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(EXPORT_COLUMNS)
+        query = (Send.select(Send, Contact.name.alias("contact_name"))
+                 .join(Contact, on=(Send.contact_id == Contact.id), join_type=JOIN.LEFT_OUTER)
+                 .where(Send.campaign_id == campaign.id).order_by(Send.id).objects())
+        for send in query.iterator():
+            writer.writerow([neutralise(v) for v in (
+                send.id, send.attempt, getattr(send, "contact_name", "") or "", display(send.to_number), send.state,
+                send.provider_ref or "", send.segments, "" if send.price is None else send.price, send.currency,
+                send.error_code, send.error_text, send.created_at, send.submitted_at or "", send.final_at or "")])
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate(0)
+
+    filename = f"campaign-{campaign.id}-results.csv"
+    return Response(stream_with_context(rows()), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.app_context_processor
+def _alerts():
+    """The low-balance banner on every page for supervisors."""
+    show = current_user.is_authenticated and current_user.has_role("supervisor") and sms.low_balance(
+        current_app.config)
+    return {"masking_low_balance": sms.masking_status() if show else None}

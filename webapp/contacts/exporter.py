@@ -1,0 +1,56 @@
+"""CSV export of a filtered contact query, streamed row by row, safe to open in a spreadsheet."""
+import csv
+import io
+
+from webapp.contacts.service import chunks, lists_by_contact
+from webapp.models import Contact
+
+BASE_COLUMNS = ["name", "phone", "email", "lists", "opted_out", "opted_out_reason", "verified_at", "created_at"]
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+ROWS_PER_QUERY = 1000
+
+
+def neutralise(value):
+    """Prefix a quote so spreadsheets show the text instead of evaluating it; our importer removes it again."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_line(cells):
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow([neutralise(cell) for cell in cells])
+    return buffer.getvalue()
+
+
+def field_keys(query):
+    keys = set()
+    for contact in query.select(Contact.custom_fields).order_by():
+        keys.update(contact.fields)
+    return sorted(keys)
+
+
+def export_rows(query):
+    """Yields CSV text: a header, then one line per contact (custom fields as their own columns)."""
+    keys = field_keys(query)
+    yield "\ufeff" + csv_line(BASE_COLUMNS + keys)
+    ids = [c.id for c in query.select(Contact.id)]
+    for chunk in chunks(ids, ROWS_PER_QUERY):
+        contacts = {c.id: c for c in Contact.select().where(Contact.id.in_(chunk))}
+        lists = lists_by_contact(chunk)
+        lines = []
+        for contact_id in chunk:
+            contact = contacts.get(contact_id)
+            if contact is None:
+                continue
+            fields = contact.fields
+            lines.append(csv_line([
+                contact.name, contact.phone, contact.email or "", "; ".join(lst.name for lst in lists[contact_id]),
+                "yes" if contact.opted_out else "", contact.opted_out_reason,
+                iso(contact.verified_at), iso(contact.created_at), *(fields.get(k, "") for k in keys),
+            ]))
+        yield "".join(lines)
+
+
+def iso(value):
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
