@@ -65,26 +65,35 @@ def queue_sends(count):
             Send.insert_many(rows[start:start + 1000]).execute()
 
 
-def run_dispatcher(app, count, stop_after=None):
-    from webapp.dispatch.dispatcher import Dispatcher
+def run_dispatcher(app, count, marks=(), max_in_flight=None):
+    """Dispatch until ``count`` sends are answered; returns (answered, seconds, {mark: seconds to reach it})."""
+    from webapp.dispatch.dispatcher import MAX_IN_FLIGHT, Dispatcher
     from webapp.extensions import db
     from webapp.models import Send
 
-    dispatcher = Dispatcher(app)
-    started = time.perf_counter()
+    dispatcher = Dispatcher(app, max_in_flight=max_in_flight or MAX_IN_FLIGHT)
+    # Answered by the provider either way (the simulator refuses its ...0999 test numbers on purpose).
+    answered = Send.state.not_in(["queued", "sending"])
+    reached = {}
+    started = last_count = time.perf_counter()
     with app.app_context():
         while True:
-            if not dispatcher.run_once():
-                with db.connection_context():
-                    done = Send.select().where(Send.state == "submitted").count()
-                if done >= (stop_after or count) or (not dispatcher.busy() and done >= count):
-                    break
+            # Count answers every 10 ms at most: the count competes with the dispatcher for the database.
+            if not dispatcher.run_once() or time.perf_counter() - last_count < 0.01:
                 time.sleep(0.002)
+                if time.perf_counter() - last_count < 0.01:
+                    continue
+            last_count = time.perf_counter()
+            with db.connection_context():
+                done = Send.select().where(answered).count()
+            for mark in marks:
+                if mark not in reached and done >= mark:
+                    reached[mark] = time.perf_counter() - started
+            if done >= count:
+                break
         elapsed = time.perf_counter() - started
-        with db.connection_context():
-            done = Send.select().where(Send.state == "submitted").count()
     dispatcher.shutdown()
-    return done, elapsed
+    return done, elapsed, reached
 
 
 def bare_loop(sandbox_url, count):
@@ -107,12 +116,12 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             app = make_app(tmp, url, rate=0)
             queue_sends(args.count)
-            done, elapsed = run_dispatcher(app, args.count)
+            done, elapsed, _ = run_dispatcher(app, args.count)
             dispatch_rate = done / elapsed
         bare_rate = bare_loop(url, args.count)
     finally:
         proc.kill()
-    print(f"zero latency: dispatcher submitted {done} SMS in {elapsed:.2f} s = {dispatch_rate:.0f} SMS/s "
+    print(f"zero latency: dispatcher sent {done} SMS in {elapsed:.2f} s = {dispatch_rate:.0f} SMS/s "
           f"(target >= 200)")
     print(f"bare requests loop to the same endpoint: {bare_rate:.0f} req/s; dispatcher/bare = "
           f"{dispatch_rate / bare_rate:.2f}")
@@ -123,13 +132,12 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             app = make_app(tmp, url, rate=50)
             queue_sends(700)
-            # Measure the steady state: the first 100 sends include the ramp-up, the rate is over the rest.
-            first, t_first = run_dispatcher(app, 700, stop_after=100)
-            rest, t_rest = run_dispatcher(app, 700, stop_after=600)
+            # Steady state: from the 100th answered send (past the start-up burst) to the 600th.
+            _, _, reached = run_dispatcher(app, 700, marks=(100, 600))
     finally:
         proc.kill()
-    achieved = (rest - first) / t_rest
-    print(f"200 ms latency, configured 50/s: achieved {achieved:.1f} SMS/s over {rest - first} sends "
+    achieved = 500 / (reached[600] - reached[100])
+    print(f"200 ms latency, configured 50/s: achieved {achieved:.1f} SMS/s over 500 sends "
           f"({100 * (achieved - 50) / 50:+.1f}% from target, limit 5%)")
 
 

@@ -7,6 +7,7 @@ change is a new migration, never an edit of an old one, so a fresh database and 
 """
 import importlib
 import pkgutil
+import threading
 from datetime import UTC, datetime
 
 from peewee import PostgresqlDatabase, SqliteDatabase
@@ -28,16 +29,57 @@ PK_DDL = {
 }
 
 
+WRITE_PREFIXES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
 class ImmediateSqliteDatabase(SqliteDatabase):
-    """Every transaction takes SQLite's write lock when it begins.
+    """SQLite with every transaction taking the write lock when it begins, and in-process writers queued.
 
     A deferred transaction that reads and then writes fails at once with "database is locked" when another
     connection wrote in between (WAL snapshot upgrade; busy_timeout does not help). BEGIN IMMEDIATE waits
-    for the lock instead, so concurrent dispatcher threads, callbacks and web requests simply queue.
+    for the lock instead. Within one process, writers (dispatcher threads, callbacks, web requests) also
+    queue on a Python lock: SQLite's own busy handler waits by sleeping in steps of up to 100 ms, which
+    under many threads costs far more than the writes themselves. Other processes still meet busy_timeout.
     """
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._writer = threading.RLock()
+        self._held = threading.local()
+
     def begin(self, lock_type="IMMEDIATE"):
-        return super().begin(lock_type)
+        self._writer.acquire()
+        try:
+            result = super().begin(lock_type)
+        except BaseException:
+            self._writer.release()
+            raise
+        self._held.count = getattr(self._held, "count", 0) + 1
+        return result
+
+    def _release(self):
+        # commit/rollback can also be called with no BEGIN of ours (peewee's autorollback): release only ours.
+        if getattr(self._held, "count", 0):
+            self._held.count -= 1
+            self._writer.release()
+
+    def commit(self):
+        try:
+            return super().commit()
+        finally:
+            self._release()
+
+    def rollback(self):
+        try:
+            return super().rollback()
+        finally:
+            self._release()
+
+    def execute_sql(self, sql, params=None, *args, **kwargs):
+        if self.in_transaction() or not sql.lstrip()[:7].upper().startswith(WRITE_PREFIXES):
+            return super().execute_sql(sql, params, *args, **kwargs)
+        with self._writer:
+            return super().execute_sql(sql, params, *args, **kwargs)
 
 
 def make_database(url):

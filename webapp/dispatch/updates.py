@@ -8,6 +8,7 @@ import logging
 
 from webapp.dispatch import states
 from webapp.dispatch.registry import ON_UPDATE
+from webapp.extensions import db
 from webapp.models import CallbackEvent, Send, utcnow
 from webapp.providers.base import StatusUpdate
 
@@ -40,10 +41,11 @@ def apply_outcome(send, outcome, owner):
     if not Send.update(fields).where(_owned(send, owner)).execute():
         log.warning("send %s changed while its request was in flight; answer kept in the channel log", send.id)
         return
-    fresh = Send.get_by_id(send.id)
-    _run_hooks(fresh, StatusUpdate(reference=outcome.provider_ref, state=outcome.state,
-                                   provider_status=outcome.provider_status, details=outcome.details))
-    apply_orphans(fresh.provider, outcome.provider_ref)
+    if ON_UPDATE.get(send.kind):
+        _run_hooks(Send.get_by_id(send.id), StatusUpdate(
+            reference=outcome.provider_ref, state=outcome.state, provider_status=outcome.provider_status,
+            details=outcome.details))
+    apply_orphans(send.provider, outcome.provider_ref)
 
 
 def requeue_or_fail(send, error, owner, delay, max_tries=5, count_try=True):
@@ -134,6 +136,10 @@ def apply_orphans(provider, reference):
     """Callbacks that arrived before their send's reference was stored are applied now, in arrival order."""
     from webapp.callbacks.ingest import apply, stored_payload
 
+    # Asked after every accepted request and almost always empty: a compact indexed lookup first.
+    probe = "SELECT 1 FROM callback_event WHERE reference = {p} AND status = 'orphan' AND provider = {p} LIMIT 1"
+    if db.execute_sql(probe.format(p=db.param), (str(reference), provider)).fetchone() is None:
+        return
     orphans = (CallbackEvent.select()
                .where((CallbackEvent.provider == provider) & (CallbackEvent.reference == str(reference))
                       & (CallbackEvent.status == "orphan"))

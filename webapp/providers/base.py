@@ -6,6 +6,7 @@ sink writes a ChannelLog row linked to the current send), with every credential 
 import base64
 import contextvars
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from urllib.parse import quote, quote_plus
@@ -138,12 +139,19 @@ class BaseClient:
         self.log_sink = log_sink
         self.redact = Redactor(secrets, basic_pairs)
         self.session = session or requests.Session()
+        # Resolve environment proxies once per client: requests otherwise re-reads the environment on
+        # every call, which costs more than a loopback request itself.
+        self.session.proxies.update(requests.utils.get_environ_proxies(self.base_url))
+        self.session.trust_env = False
 
     def url(self, path):
         return f"{self.base_url}/{path.lstrip('/')}"
 
-    def request(self, operation, method, path, **kwargs):
-        """Send one request and log it; raises ProviderError(connection_failed|timeout) on transport errors."""
+    def request(self, operation, method, path, redact_keys=(), **kwargs):
+        """Send one request and log it; raises ProviderError(connection_failed|timeout) on transport errors.
+
+        redact_keys: JSON keys whose values the channel log must not keep (one-time codes), in both bodies.
+        """
         url = self.url(path)
         prepared = self.session.prepare_request(requests.Request(method, url, **kwargs))
         attempt = 0
@@ -152,7 +160,8 @@ class BaseClient:
             exchange = Exchange(
                 provider=self.name, operation=operation, method=method,
                 url=self.redact(prepared.url), request_headers=self._headers(prepared.headers),
-                request_body=self.redact(_body_text(prepared.body)), send_id=current_send_id.get(),
+                request_body=redact_json_values(self.redact(_body_text(prepared.body)), redact_keys),
+                send_id=current_send_id.get(),
             )
             try:
                 response = self.session.send(prepared, timeout=self.timeout)
@@ -172,7 +181,7 @@ class BaseClient:
                 self._log(exchange, started)
                 raise ProviderError("timeout", f"{self.name} did not answer in time") from exc
             exchange.status_code = response.status_code
-            exchange.response_body = self.redact(response.text[:20000])
+            exchange.response_body = redact_json_values(self.redact(response.text[:20000]), redact_keys)
             self._log(exchange, started)
             return response
 
@@ -196,6 +205,15 @@ class BaseClient:
     def check(self):
         """Live "test connection": a harmless authenticated call. Each provider implements it."""
         raise NotImplementedError
+
+
+def redact_json_values(text, keys):
+    """Replace the string or number value of each of these keys in JSON text, at any depth. Works on the
+    text itself, so a truncated or otherwise unparseable body is still redacted and the rest kept as sent."""
+    if not keys or not text:
+        return text
+    names = "|".join(re.escape(key) for key in keys)
+    return re.sub(rf'("(?:{names})"\s*:\s*)("(?:[^"\\]|\\.)*"|-?\d[\d.eE+-]*)', rf'\1"{REDACTED}"', text)
 
 
 def _body_text(body):
