@@ -1,8 +1,41 @@
-from flask import Blueprint, render_template
+from datetime import timedelta
+
+from flask import Blueprint, render_template, request
+from peewee import fn
+
+from webapp.dispatch import states
+from webapp.models import CallbackEvent, Campaign, ProviderStatus, Send, utcnow
 
 bp = Blueprint("dashboard", __name__)
+
+KIND_LABELS = {"sms": "SMS", "ivr": "Robocalls", "c2c": "Click-to-call", "otp": "OTP"}
+
+
+def live_status(now=None):
+    """What the dashboard shows: the last 24 hours of sends by kind and state, running campaigns, callbacks."""
+    since = (now or utcnow()) - timedelta(hours=24)
+    counts = {}
+    rows = (Send.select(Send.kind, Send.state, fn.COUNT(Send.id)).where(Send.created_at >= since)
+            .group_by(Send.kind, Send.state).tuples())
+    for kind, state, n in rows:
+        family = KIND_LABELS.get(kind.split(".")[0], kind)
+        counts.setdefault(family, dict.fromkeys(states.ALL, 0))[state] += n
+    return {
+        "counts": counts,
+        "states": states.ALL,
+        "campaigns": list(Campaign.select().where(Campaign.status.in_(["running", "scheduled", "paused"]))
+                          .order_by(Campaign.id.desc()).limit(10)),
+        "callbacks": list(CallbackEvent.select().order_by(CallbackEvent.id.desc()).limit(10)),
+        "provider_status": list(ProviderStatus.select()),
+    }
 
 
 @bp.route("/")
 def index():
-    return render_template("dashboard/index.html")
+    from webapp.campaigns import service
+
+    data = live_status()
+    data["progress"] = {c.id: service.progress(c) for c in data["campaigns"]}
+    if request.htmx:
+        return render_template("dashboard/_panels.html", **data)
+    return render_template("dashboard/index.html", **data)
