@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from peewee import IntegrityError
@@ -77,8 +77,12 @@ def _wrap(app, func):
 
 def build_scheduler(app):
     scheduler = BackgroundScheduler(job_defaults=JOB_DEFAULTS, timezone="UTC")
-    for job_id, func, seconds in JOBS:
-        scheduler.add_job(_wrap(app, func), "interval", seconds=seconds, id=job_id, replace_existing=True)
+    # First runs are spread over a few seconds after taking the lead (a new leader catches up at once, e.g.
+    # the balance shown on the compose page) instead of all waiting one full interval.
+    start = datetime.now(UTC)
+    for index, (job_id, func, seconds) in enumerate(JOBS):
+        scheduler.add_job(_wrap(app, func), "interval", seconds=seconds, id=job_id, replace_existing=True,
+                          next_run_time=start + timedelta(seconds=1 + index % 5))
     return scheduler
 
 
