@@ -1,11 +1,12 @@
 """Demo data for `flask demo`. Each area adds a seeder to SEEDERS; all are idempotent."""
 from webapp.auth.service import create_user, set_password
+from webapp.calls.demo import seed_calls
 from webapp.contacts.demo import seed_contacts
 from webapp.models import User
 
 DEMO_ADMIN = "admin@example.com"
 # callables(admin_user) run in order after the admin exists; each checks whether its data is there.
-SEEDERS = [seed_contacts]
+SEEDERS = [seed_contacts, seed_calls]
 
 
 def seed_demo(admin_password):

@@ -6,8 +6,8 @@ from flask_wtf.csrf import CSRFError
 from webapp.extensions import login_manager
 from webapp.models import User
 
-# Endpoints reachable without a session: the sign-in page, static files and provider webhooks.
-PUBLIC_ENDPOINTS = {"auth.login", "static"}
+# Endpoints reachable without a session: the sign-in pages, static files and provider webhooks.
+PUBLIC_ENDPOINTS = {"auth.login", "twofactor.verify", "twofactor.resend_code", "static"}
 PUBLIC_BLUEPRINTS = {"callbacks"}
 
 CONTENT_SECURITY_POLICY = "; ".join([

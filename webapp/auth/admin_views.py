@@ -83,3 +83,16 @@ def toggle_active(user_id):
         audit("user.activate" if user.active else "user.deactivate", user.email, user_id=current_user.id)
         flash(f"{user.email} is now {'active' if user.active else 'deactivated'}.", "success")
     return redirect(url_for("admin.index"))
+
+
+@admin_bp.route("/<int:user_id>/two-factor/reset", methods=["POST"])
+def reset_two_factor(user_id):
+    """For a user who lost their phone: sign-in falls back to the password until they turn it on again."""
+    from webapp.otp.service import set_two_factor
+
+    user = User.get_or_none(User.id == user_id)
+    if user is None:
+        return render_template("errors/404.html"), 404
+    set_two_factor(user, False, current_user.id, request.remote_addr or "")
+    flash(f"Two-factor sign-in is off for {user.email}.", "success")
+    return redirect(url_for("admin.edit", user_id=user.id))

@@ -24,12 +24,27 @@ def login():
     if request.method == "POST":
         email = request.form.get("email", "")
         user, error = authenticate(email, request.form.get("password", ""), request.remote_addr or "")
+        if user and user.two_factor:
+            return _second_factor(user)
         if user:
             login_user(user, remember=bool(request.form.get("remember")))
             audit("login", user.email, user_id=user.id, remote_addr=request.remote_addr or "")
             return redirect(_safe_next(request.args.get("next")))
     status = 200 if error is None else (429 if error.startswith("Too many") else 401)
     return render_template("auth/login.html", error=error, email=email), status
+
+
+def _second_factor(user):
+    """Password accepted, but no session yet: the code step (webapp.otp.twofactor) signs the user in."""
+    from webapp.otp import twofactor
+
+    try:
+        twofactor.begin(user, bool(request.form.get("remember")), _safe_next(request.args.get("next")),
+                        request.remote_addr or "")
+    except twofactor.OtpError as exc:
+        status = 429 if isinstance(exc, twofactor.TooManyAttempts) else 403
+        return render_template("auth/login.html", error=str(exc), email=user.email), status
+    return redirect(url_for("twofactor.verify"))
 
 
 @bp.route("/logout", methods=["POST"])

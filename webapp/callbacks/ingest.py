@@ -8,13 +8,16 @@ from peewee import IntegrityError
 
 from webapp.extensions import db
 from webapp.models import CallbackEvent, utcnow
-from webapp.providers.base import CallbackInvalid
+from webapp.providers.base import CallbackInvalid, redact_json_values
 
 log = logging.getLogger(__name__)
 
 # provider -> handler(event, payload) returning the new status: applied | orphan | ignored.
 # The handler raises CallbackInvalid (webapp.providers.base) for input it cannot use.
 HANDLERS = {}
+# Body fields never stored, even in the raw copy: CitCALL's `token` is the one-time code (the missed
+# call's caller number, or the SMS OTP). The dedupe key is computed before they are removed.
+SECRET_FIELDS = {"citcall": ("token", "token_verify")}
 # Headers worth keeping with the raw body (never cookies or authorization).
 KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Forwarded-For", "Content-Length")
 
@@ -45,7 +48,8 @@ def receive(provider, kind):
         with db.atomic():
             event = CallbackEvent.create(
                 provider=provider, kind=kind, dedupe_key=key, method=request.method, query=query,
-                headers=headers, body=body, remote_addr=request.remote_addr or "",
+                headers=headers, body=redact_json_values(body, SECRET_FIELDS.get(provider, ())),
+                remote_addr=request.remote_addr or "",
             )
     except IntegrityError:
         # The same callback delivered again: already stored and applied once.

@@ -1,5 +1,6 @@
 """All tables. Each area has its module; ALL_MODELS lists every table the migrations must create."""
 from webapp.models.base import BaseModel, utcnow
+from webapp.models.calls import Call, CallEvent
 from webapp.models.campaigns import Campaign, InboxMessage, ProviderStatus
 from webapp.models.contacts import (
     Contact,
@@ -10,18 +11,24 @@ from webapp.models.contacts import (
     ImportRowError,
     OptOut,
 )
+from webapp.models.ivr import AudioFile, OcaIvr, OcaNumber
+from webapp.models.otp import OtpAttempt, OtpRequest
 from webapp.models.sends import Send
 from webapp.models.system import AuditLog, CallbackEvent, ChannelLog, SchedulerLease
 from webapp.models.users import ROLES, LoginAttempt, User
 
 ALL_MODELS = [User, LoginAttempt, ChannelLog, CallbackEvent, AuditLog, SchedulerLease, Send,
               ContactList, Contact, ContactListMember, ContactEvent, OptOut, ImportJob, ImportRowError,
-              Campaign, ProviderStatus, InboxMessage]
+              Campaign, ProviderStatus, InboxMessage, Call, CallEvent,
+              OtpRequest, OtpAttempt, AudioFile, OcaIvr, OcaNumber]
 
 __all__ = [
     "ALL_MODELS",
+    "AudioFile",
     "AuditLog",
     "BaseModel",
+    "Call",
+    "CallEvent",
     "CallbackEvent",
     "Campaign",
     "ChannelLog",
@@ -33,7 +40,11 @@ __all__ = [
     "ImportRowError",
     "InboxMessage",
     "LoginAttempt",
+    "OcaIvr",
+    "OcaNumber",
     "OptOut",
+    "OtpAttempt",
+    "OtpRequest",
     "ProviderStatus",
     "ROLES",
     "SchedulerLease",

@@ -18,6 +18,8 @@ class User(UserMixin, BaseModel):
     phone = CharField(max_length=20, null=True)
     timezone = CharField(max_length=64, default="Asia/Jakarta")
     session_version = IntegerField(default=0)
+    # Two-factor sign-in: after the password, a missed-call (or SMS) code to ``phone`` must be typed back.
+    two_factor = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
 

@@ -45,6 +45,10 @@ CHECK_TRXID = "0" * 26
 CHECK_MSISDN = "6281100000000"
 # rc codes that mean the key itself was refused.
 AUTH_CODES = frozenset({"76", "77", "96", "98"})
+# Fields that carry a one-time code, hidden from the channel log: the miscall caller number (token) and the
+# code typed back (token_verify); an SMS OTP answer also spells the code out in its text.
+OTP_FIELDS = ("token", "token_verify")
+SMSOTP_FIELDS = ("token", "text")
 
 # rc -> (human message, retryable). Every rc here means the request was refused, so a ProviderError
 # carrying it keeps outcome_known=True; retryable additionally says a later re-send may succeed (the
@@ -161,7 +165,7 @@ class Client(BaseClient):
             raise _invalid(f"gateway must be 0, 1 or 2, not {gateway!r}")
         body = {"msisdn": _msisdn(msisdn_e164), "gateway": gateway,
                 **_otp_options(valid_time, limit_try), **_optional(callback_url=callback_url)}
-        data = self._post("asynccall", ASYNCCALL_PATH, body)
+        data = self._post("asynccall", ASYNCCALL_PATH, body, OTP_FIELDS)
         return MiscallResult(
             trxid=_required(data, "trxid"), msisdn=str(data.get("msisdn") or ""),
             token=_required(data, "token"), gateway=_int(data.get("gateway"), None), info=str(data.get("info") or ""),
@@ -176,12 +180,12 @@ class Client(BaseClient):
         Without text the account's static text (set in the dashboard) is used."""
         body = {"msisdn": _msisdn(msisdn_e164), "senderid": senderid,
                 **_optional(text=text, token=token), **_otp_options(valid_time, limit_try)}
-        return _sms_result(self._post("smsotp", SMSOTP_PATH, body))
+        return _sms_result(self._post("smsotp", SMSOTP_PATH, body, SMSOTP_FIELDS))
 
     def verify(self, trxid, msisdn_e164, token):
         """Server-side OTP check; a wrong, expired or exhausted token raises ProviderError 79/80/81."""
         body = {"trxid": trxid, "msisdn": _msisdn(msisdn_e164), "token": token}
-        data = self._post("verify", VERIFY_PATH, body)
+        data = self._post("verify", VERIFY_PATH, body, OTP_FIELDS)
         return VerifyResult(
             trxid=str(data.get("trxid") or ""), trxid_verify=str(data.get("trxid_verify") or trxid),
             msisdn=str(data.get("msisdn") or ""), info=str(data.get("info") or ""),
@@ -194,7 +198,7 @@ class Client(BaseClient):
         found" (rc 78) proves the key and IP whitelist work, and nothing is sent or charged."""
         body = {"trxid": CHECK_TRXID, "msisdn": CHECK_MSISDN, "token": "0000"}
         try:
-            self._post("check", VERIFY_PATH, body)
+            self._post("check", VERIFY_PATH, body, OTP_FIELDS)
         except ProviderError as exc:
             if exc.code == "78":
                 return CheckResult(True, "API key accepted (verify of a dummy transaction: data not found)",
@@ -203,9 +207,9 @@ class Client(BaseClient):
             return CheckResult(False, summary, {"code": exc.code})
         return CheckResult(True, "API key accepted", {"rc": RC_OK})
 
-    def _post(self, operation, path, body):
+    def _post(self, operation, path, body, redact_keys=()):
         """POST JSON and return the answer of an accepted request; any other rc raises ProviderError."""
-        response = self.request(operation, "POST", path, json=body,
+        response = self.request(operation, "POST", path, json=body, redact_keys=redact_keys,
                                 headers={"Authorization": f"Apikey {self.api_key}"})
         if response.status_code >= 500:
             # A gateway or proxy error after the request left: CitCALL may have acted on it.

@@ -102,7 +102,7 @@ class OtpSession:
     msisdn: str
     token: str
     accepted: frozenset  # what the user may type
-    expires_at: float  # time.monotonic()
+    expires_at: float  # on Simulator.clock
     limit_try: int
     tries: int = 0
 
@@ -116,6 +116,8 @@ class Simulator:
         with self.state.lock:
             self.sessions = {}
             self.forced = []
+            # OTP validity is measured on this clock; tests swap in a frozen one to expire codes at will.
+            self.clock = time.monotonic
 
     def force_rc(self, *codes):
         """Tests: the next requests answer these codes, one each (for refusals a proper client never
@@ -138,7 +140,7 @@ class Simulator:
     def open_session(self, trxid, msisdn, token, accepted, valid_time, limit_try=DEFAULT_LIMIT_TRY):
         with self.state.lock:
             self.sessions[trxid] = OtpSession(msisdn, token, frozenset(accepted),
-                                              time.monotonic() + valid_time, limit_try)
+                                              self.clock() + valid_time, limit_try)
 
     def verify(self, trxid, msisdn, token):
         """The session a correct token unlocks (and consumes); raises Refusal 78/79/80/81."""
@@ -146,7 +148,7 @@ class Simulator:
             session = self.sessions.get(trxid)
             if session is None or session.msisdn != msisdn:
                 raise Refusal("78")
-            if time.monotonic() >= session.expires_at:
+            if self.clock() >= session.expires_at:
                 raise Refusal("80")
             if session.tries >= session.limit_try:
                 raise Refusal("81")

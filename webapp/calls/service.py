@@ -1,0 +1,319 @@
+"""Click-to-call: placing a call (a Call and its Send, one transaction), its sender, and the call history."""
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import url_for
+from flask_login import current_user
+from peewee import JOIN, IntegrityError
+
+from webapp.calls.progress import settle_from_send
+from webapp.contacts.optouts import is_opted_out
+from webapp.contacts.timeline import TimelineItem
+from webapp.db import dialect
+from webapp.dispatch.registry import Outcome
+from webapp.extensions import db
+from webapp.models import Call, Contact, Send, User, utcnow
+from webapp.models.calls import FINAL
+from webapp.phones import PhoneError, to_e164
+from webapp.providers import shared_client
+from webapp.providers.base import ProviderError
+
+KIND = "c2c.airtel"
+PROVIDER = "airtel"
+# A call not ended after this long (its CDR never came) stops keeping its agent from calling again.
+ACTIVE_FOR = timedelta(hours=2)
+# Airtel dials only Indian numbers, so a number typed without a country code is read as Indian.
+DIAL_REGION = "IN"
+KEY = re.compile(r"[0-9a-f]{32}")
+PER_PAGE = 50
+# Outcomes offered by the history filter besides the CDR statuses found in the table.
+STATUS_FILTERS = {"active": "In progress", "not_placed": "Not placed (refused or error)"}
+KNOWN_STATUSES = ("Answered", "Busy", "Missed")
+
+
+class CallError(ValueError):
+    """A call refused before anything was sent; the message is written for the agent."""
+
+
+def new_key():
+    return uuid.uuid4().hex
+
+
+def reference(call_id):
+    """Our id of the call at Airtel (clientCorrelationId): every callback carries it back."""
+    return f"call-{call_id}"
+
+
+def agents_with_phones():
+    return list(User.select().where(User.active & User.phone.is_null(False) & (User.phone != ""))
+                .order_by(User.name))
+
+
+# --- placing a call ----------------------------------------------------------------------------------------
+
+def start_call(user, key, phone="", contact_id=None, agent_id=None):
+    """Queue a call that rings the agent's phone, then the customer's. Returns (call, created).
+
+    The same key (one per rendered button) always answers with the call it made first, so a double click
+    or a resent form never rings anyone twice.
+    """
+    key = (key or "").strip().lower()
+    if not KEY.fullmatch(key):
+        raise CallError("This call button has expired. Reload the page and try again.")
+    existing = Call.get_or_none(Call.idempotency_key == key)
+    if existing is not None:
+        return _made_by(existing, user), False
+    agent = _agent(user, agent_id)
+    contact, customer = _customer(phone, contact_id)
+    _check_numbers(agent.phone, customer)
+    try:
+        with db.atomic():
+            _lock(agent)
+            # Checked again under the lock: a concurrent click with this key may have just committed.
+            existing = Call.get_or_none(Call.idempotency_key == key)
+            if existing is not None:
+                return _made_by(existing, user), False
+            _refuse_if_busy(agent, user)
+            call = Call.create(agent=agent.id, created_by=user.id, contact=contact.id if contact else None,
+                               agent_number=agent.phone, customer_number=customer, idempotency_key=key)
+            # The reference is ours, so it is stored now: callbacks find the send even while its request is
+            # in flight or when its outcome is unknown (timeout, Airtel 500) and the call went ahead anyway.
+            Send.create(kind=KIND, provider=PROVIDER, to_number=customer, contact_id=call.contact_id,
+                        user_id=agent.id, subject_id=call.id, provider_ref=reference(call.id),
+                        payload=json.dumps({"agent": agent.phone}))
+    except IntegrityError:
+        existing = Call.get_or_none(Call.idempotency_key == key)
+        if existing is None:
+            raise
+        return _made_by(existing, user), False
+    return call, True
+
+
+def _made_by(call, user):
+    if call.created_by_id != user.id:
+        raise CallError("This call button was already used. Reload the page and try again.")
+    return call
+
+
+def _agent(user, agent_id):
+    if agent_id in (None, user.id):
+        agent = user
+    elif not user.has_role("supervisor"):
+        raise CallError("Only supervisors can place a call for another agent.")
+    else:
+        agent = User.get_or_none((User.id == agent_id) & User.active)
+        if agent is None:
+            raise CallError("Choose an agent to place the call.")
+    if not agent.phone:
+        if agent.id == user.id:
+            raise CallError("You have no phone number in your profile, so there is nothing to ring first. "
+                            "Ask an admin to add it on Settings > Users.")
+        raise CallError(f"{agent.name} has no phone number in their profile.")
+    return agent
+
+
+def _customer(phone, contact_id):
+    if contact_id:
+        contact = Contact.get_or_none(Contact.id == contact_id)
+        if contact is None:
+            raise CallError("This contact no longer exists.")
+        number = contact.phone
+    else:
+        try:
+            number = to_e164(phone, region=DIAL_REGION)
+        except PhoneError as exc:
+            raise CallError(f"Number to call: {exc}.") from exc
+        contact = Contact.get_or_none(Contact.phone == number)
+    if is_opted_out(number):
+        raise CallError("This number is on the do-not-contact list, so it cannot be called.")
+    return contact, number
+
+
+def _check_numbers(agent_number, customer_number):
+    """Airtel's own checks (account settings, 10-digit Indian numbers, two different parties), run before
+    anything is queued so the agent reads the reason now rather than on a failed call."""
+    try:
+        shared_client(PROVIDER)._workflow_body(agent_number, customer_number)
+    except ProviderError as exc:
+        raise CallError(exc.message) from exc
+
+
+def _lock(agent):
+    # SQLite transactions already begin IMMEDIATE (webapp.db); PostgreSQL needs the agent's row locked so
+    # two clicks from two tabs cannot both find the agent free.
+    if dialect() == "postgresql":
+        list(User.select(User.id).where(User.id == agent.id).for_update())
+
+
+def active_call(agent_id):
+    return (Call.select().where((Call.agent == agent_id) & Call.state.not_in(list(FINAL))
+                                & (Call.created_at > utcnow() - ACTIVE_FOR))
+            .order_by(Call.id.desc()).first())
+
+
+def _refuse_if_busy(agent, user):
+    active = active_call(agent.id)
+    if active is None or settle_from_send(active, call_send(active)).final:
+        return
+    if agent.id == user.id:
+        raise CallError("You are already on a call. Wait for it to end before starting another.")
+    raise CallError(f"{agent.name} is already on a call. Wait for it to end before starting another.")
+
+
+def send_call(send):
+    """The dispatcher's send function for click-to-call."""
+    result = shared_client(PROVIDER).click_to_call(send.data["agent"], send.to_number,
+                                                   client_correlation_id=send.provider_ref)
+    return Outcome(provider_ref=result.client_correlation_id or result.correlation_id,
+                   details={"airtel_id": result.correlation_id})
+
+
+def call_send(call):
+    return (Send.select().where((Send.kind == KIND) & (Send.subject_id == call.id))
+            .order_by(Send.id.desc()).first())
+
+
+# --- who sees what -----------------------------------------------------------------------------------------
+
+def may_see(user, call):
+    return user.has_role("supervisor") or user.id in (call.agent_id, call.created_by_id)
+
+
+def visible_call(user, call_id):
+    call = Call.get_or_none(Call.id == call_id)
+    return call if call is not None and may_see(user, call) else None
+
+
+# --- history -----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Filters:
+    agent: int | None = None
+    contact: str = ""
+    status: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+
+    @classmethod
+    def from_args(cls, args):
+        agent = args.get("agent", "")
+        return cls(agent=int(agent) if agent.isdigit() else None, contact=args.get("contact", "").strip()[:100],
+                   status=args.get("status", "").strip()[:32], date_from=_date(args.get("from")),
+                   date_to=_date(args.get("to")))
+
+    @property
+    def active(self):
+        return bool(self.args())
+
+    def args(self, **overrides):
+        values = {"agent": self.agent, "contact": self.contact, "status": self.status,
+                  "from": self.date_from.isoformat() if self.date_from else None,
+                  "to": self.date_to.isoformat() if self.date_to else None, **overrides}
+        return {name: value for name, value in values.items() if value not in (None, "")}
+
+
+def _date(text):
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+
+
+@dataclass
+class Page:
+    items: list = field(default_factory=list)
+    number: int = 1
+    total: int = 0
+
+    @property
+    def has_next(self):
+        return self.number * PER_PAGE < self.total
+
+    @property
+    def first(self):
+        return (self.number - 1) * PER_PAGE + 1 if self.items else 0
+
+    @property
+    def last(self):
+        return self.first + len(self.items) - 1 if self.items else 0
+
+
+def _visible(user):
+    query = (Call.select(Call, User, Contact).join(User, on=(Call.agent == User.id), attr="agent")
+             .switch(Call).join(Contact, JOIN.LEFT_OUTER, on=(Call.contact == Contact.id), attr="contact"))
+    if not user.has_role("supervisor"):
+        query = query.where(Call.agent == user.id)
+    return query
+
+
+def filter_calls(user, filters):
+    query = _visible(user)
+    if filters.agent and user.has_role("supervisor"):
+        query = query.where(Call.agent == filters.agent)
+    if filters.contact:
+        matches = Contact.name.contains(filters.contact)
+        digits = re.sub(r"\D", "", filters.contact)
+        if digits:
+            matches |= Call.customer_number.contains(digits)
+        query = query.where(matches)
+    if filters.status == "active":
+        query = query.where(Call.state.not_in(list(FINAL)))
+    elif filters.status == "not_placed":
+        query = query.where(Call.error_code != "")
+    elif filters.status:
+        query = query.where(Call.status == filters.status)
+    zone = ZoneInfo(getattr(user, "timezone", None) or "Asia/Jakarta")
+    if filters.date_from:
+        query = query.where(Call.created_at >= _utc(filters.date_from, zone))
+    if filters.date_to:
+        query = query.where(Call.created_at < _utc(filters.date_to + timedelta(days=1), zone))
+    return query.order_by(Call.id.desc())
+
+
+def _utc(day, zone):
+    """Midnight of ``day`` where the viewer is, as the naive UTC the table stores."""
+    return datetime.combine(day, time(), zone).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def paginate(query, number):
+    number = max(1, number)
+    total = query.order_by().count()
+    return Page(items=list(query.paginate(number, PER_PAGE)), number=number, total=total)
+
+
+def status_choices(user):
+    """(value, label) for the history's status filter: in progress, each CDR status, not placed."""
+    found = {row.status for row in _visible(user).select(Call.status).where(Call.status != "").distinct()}
+    statuses = sorted(found | set(KNOWN_STATUSES))
+    return [("active", STATUS_FILTERS["active"]), *((s, s) for s in statuses),
+            ("not_placed", STATUS_FILTERS["not_placed"])]
+
+
+def duration_text(seconds):
+    """0:07, 12:31 or 1:02:05; blank when unknown."""
+    if seconds is None:
+        return ""
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+# --- contact timeline --------------------------------------------------------------------------------------
+
+def calls_timeline(contact):
+    calls = (Call.select(Call, User).join(User, on=(Call.agent == User.id), attr="agent")
+             .where(Call.contact == contact.id).order_by(Call.id.desc()).limit(100))
+    items = []
+    for call in calls:
+        outcome = call.status or (call.label.lower() if call.final else "in progress")
+        title = f"Call {outcome} · {call.agent.name}"
+        detail = call.cause or (f"Talked {duration_text(call.talk_seconds)}" if call.talk_seconds else "")
+        # Everyone sees that a contact was called; only those who may open the call get its page.
+        url = url_for("calls.detail", call_id=call.id) if may_see(current_user, call) else None
+        items.append(TimelineItem(at=call.created_at, kind="call", title=title, detail=detail, url=url))
+    return items
