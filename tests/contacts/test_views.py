@@ -282,3 +282,9 @@ def test_contact_page_lists_section(auth, people):
     assert "In no list" in page and add_form in page
     auth.post(f"/contacts/{budi.id}/lists", data={"list": vip.id})
     assert ContactListMember.select().count() == 1
+
+
+def test_contact_page_links_to_otp_verification(auth, people):
+    auth.login("agent")
+    page = html(auth.client.get(f"/contacts/{people['budi'].id}"))
+    assert f'href="/otp/?contact_id={people["budi"].id}"' in page
