@@ -137,7 +137,7 @@ def _check_numbers(agent_number, customer_number):
     """Airtel's own checks (account settings, 10-digit Indian numbers, two different parties), run before
     anything is queued so the agent reads the reason now rather than on a failed call."""
     try:
-        shared_client(PROVIDER)._workflow_body(agent_number, customer_number)
+        shared_client(PROVIDER).workflow_body(agent_number, customer_number)
     except ProviderError as exc:
         raise CallError(exc.message) from exc
 

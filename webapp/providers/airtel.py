@@ -159,7 +159,7 @@ class Client(BaseClient):
 
     def click_to_call(self, agent_e164, customer_e164, max_retries=1, client_correlation_id=None):
         """Ring the agent, then the customer; returns once Airtel accepted the flow (callbacks follow)."""
-        body = self._workflow_body(agent_e164, customer_e164, max_retries, client_correlation_id)
+        body = self.workflow_body(agent_e164, customer_e164, max_retries, client_correlation_id)
         data = self._post("click_to_call", body)
         correlation_id = data.get("correlationId")
         if data.get("status") != "success" or not correlation_id:
@@ -167,8 +167,10 @@ class Client(BaseClient):
                                 http_status=200, raw=str(data)[:500])
         return CallResult(str(correlation_id), data["status"], client_correlation_id)
 
-    def _workflow_body(self, agent_e164, customer_e164, max_retries=1, client_correlation_id=None):
-        """The spec's sample body, validated first so Airtel's own refusals never cost a round trip."""
+    def workflow_body(self, agent_e164, customer_e164, max_retries=1, client_correlation_id=None):
+        """The spec's sample body, validated first so Airtel's own refusals never cost a round trip.
+
+        Raises ProviderError with Airtel's own code and message, so callers can check numbers up front."""
         self._check_account()
         agent = _participant_number(agent_e164, "FROM")
         if max_retries > MAX_RETRIES:
