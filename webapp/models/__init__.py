@@ -11,7 +11,6 @@ from webapp.models.contacts import (
     ImportRowError,
     OptOut,
 )
-from webapp.models.ivr import AudioFile, OcaIvr, OcaNumber
 from webapp.models.otp import OtpAttempt, OtpRequest
 from webapp.models.sends import Send
 from webapp.models.system import AuditLog, CallbackEvent, ChannelLog, SchedulerLease
@@ -20,11 +19,10 @@ from webapp.models.users import ROLES, LoginAttempt, User
 ALL_MODELS = [User, LoginAttempt, ChannelLog, CallbackEvent, AuditLog, SchedulerLease, Send,
               ContactList, Contact, ContactListMember, ContactEvent, OptOut, ImportJob, ImportRowError,
               Campaign, ProviderStatus, InboxMessage, Call, CallEvent,
-              OtpRequest, OtpAttempt, AudioFile, OcaIvr, OcaNumber]
+              OtpRequest, OtpAttempt]
 
 __all__ = [
     "ALL_MODELS",
-    "AudioFile",
     "AuditLog",
     "BaseModel",
     "Call",
@@ -40,8 +38,6 @@ __all__ = [
     "ImportRowError",
     "InboxMessage",
     "LoginAttempt",
-    "OcaIvr",
-    "OcaNumber",
     "OptOut",
     "OtpAttempt",
     "OtpRequest",
