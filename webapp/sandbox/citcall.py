@@ -44,6 +44,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from webapp.config import SANDBOX_CREDENTIALS
 from webapp.providers.masking import segments
+from webapp.sandbox.state import BaseSimulator
 
 bp = Blueprint("citcall", __name__)
 
@@ -107,11 +108,7 @@ class OtpSession:
     tries: int = 0
 
 
-class Simulator:
-    def __init__(self, state):
-        self.state = state
-        self.reset()
-
+class Simulator(BaseSimulator):
     def reset(self):
         with self.state.lock:
             self.sessions = {}

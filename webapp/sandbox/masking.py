@@ -41,6 +41,7 @@ from flask import Blueprint, Response, current_app, request
 
 from webapp.config import SANDBOX_CREDENTIALS
 from webapp.providers.masking import PROVIDER_TZ, segments
+from webapp.sandbox.state import BaseSimulator
 
 bp = Blueprint("masking", __name__)
 
@@ -100,11 +101,7 @@ class Message:
         return f"{self.code},{self.detail}" if self.code else self.detail
 
 
-class Simulator:
-    def __init__(self, state):
-        self.state = state
-        self.reset()
-
+class Simulator(BaseSimulator):
     def reset(self):
         with self.state.lock:
             self.messages = {}

@@ -41,6 +41,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from webapp.config import SANDBOX_CREDENTIALS
 from webapp.providers.base import basic_auth_header
+from webapp.sandbox.state import BaseSimulator
 
 bp = Blueprint("oca", __name__)
 
@@ -172,11 +173,7 @@ class Call:
         }
 
 
-class Simulator:
-    def __init__(self, state):
-        self.state = state
-        self.reset()
-
+class Simulator(BaseSimulator):
     def reset(self):
         with self.state.lock:
             self.audio = {}  # id -> {id, filename, name, url, data}

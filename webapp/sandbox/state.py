@@ -13,6 +13,17 @@ from flask import request
 log = logging.getLogger(__name__)
 
 
+class BaseSimulator:
+    """One provider's in-memory world; ``reset()`` (re)creates it under the shared lock between tests."""
+
+    def __init__(self, state):
+        self.state = state
+        self.reset()
+
+    def reset(self):
+        raise NotImplementedError
+
+
 class SandboxState:
     def __init__(self, settings):
         self.settings = dict(settings)
