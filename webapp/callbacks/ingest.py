@@ -104,3 +104,18 @@ def stored_payload(event):
         from urllib.parse import parse_qsl
 
         return dict(parse_qsl(event.body))
+
+
+REPLAY_BATCH = 200
+
+
+def replay_received(app=None, older_than_seconds=60):
+    """Apply again the callbacks a handler failed on (a bug since fixed, a database hiccup)."""
+    from datetime import timedelta
+
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    stuck = (CallbackEvent.select()
+             .where((CallbackEvent.status == "received") & (CallbackEvent.received_at < cutoff)
+                    & CallbackEvent.provider.in_(list(HANDLERS)))
+             .order_by(CallbackEvent.id).limit(REPLAY_BATCH))
+    return sum(1 for event in stuck if apply(event, stored_payload(event))[0] != "received")

@@ -2,7 +2,9 @@
 
 
 def init_app(app):
+    from webapp.callbacks.ingest import replay_received
     from webapp.dispatch.claim import expire_leases
     from webapp.scheduler import register_job
 
     register_job("expire-send-leases", lambda _app: expire_leases(), seconds=30)
+    register_job("replay-callbacks", replay_received, seconds=60)
