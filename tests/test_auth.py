@@ -132,3 +132,13 @@ def test_cli_users(runner, app):
     result = runner.invoke(args=["users", "deactivate", "--email", "cli@example.com"])
     assert result.exit_code == 0
     assert not User.get(User.email == "cli@example.com").active
+
+
+def test_successful_sign_in_clears_failures_and_records_the_time(client, users, app):
+    from webapp.models import LoginAttempt
+
+    login(client, "agent@example.com", "wrong-password-x")
+    assert login(client, "agent@example.com", PASSWORD).status_code == 302
+    with app.app_context():
+        assert LoginAttempt.select().count() == 0
+        assert User.get(User.email == "agent@example.com").last_login_at is not None

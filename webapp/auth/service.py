@@ -42,7 +42,8 @@ def throttle_wait(email, remote_addr):
 
 
 def authenticate(email, password, remote_addr):
-    """Returns (user, None) or (None, message). Failures are recorded for throttling."""
+    """Check the password: (user, None) or (None, message). Failures are recorded for throttling; the
+    caller calls complete_login once every factor has passed."""
     email = normalize_email(email)
     wait = throttle_wait(email, remote_addr)
     if wait:
@@ -55,12 +56,17 @@ def authenticate(email, password, remote_addr):
     if not ok:
         LoginAttempt.create(email=email, remote_addr=remote_addr)
         return None, BAD_CREDENTIALS
-    LoginAttempt.delete().where(LoginAttempt.email == email).execute()
-    user.last_login_at = utcnow()
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    user.save()
+        user.save()
     return user, None
+
+
+def complete_login(user):
+    """The last factor passed: clear the throttle and note the sign-in (not at the password step of a
+    two-factor sign-in, so a known password alone never resets the failure count)."""
+    LoginAttempt.delete().where(LoginAttempt.email == user.email).execute()
+    User.update(last_login_at=utcnow()).where(User.id == user.id).execute()
 
 
 def create_user(email, name, role, password):

@@ -4,7 +4,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from webapp.auth import bp
-from webapp.auth.service import audit, authenticate
+from webapp.auth.service import audit, authenticate, complete_login
 
 
 def _safe_next(target):
@@ -27,6 +27,7 @@ def login():
         if user and user.two_factor:
             return _second_factor(user)
         if user:
+            complete_login(user)
             login_user(user, remember=bool(request.form.get("remember")))
             audit("login", user.email, user_id=user.id, remote_addr=request.remote_addr or "")
             return redirect(_safe_next(request.args.get("next")))

@@ -69,7 +69,8 @@ class Dispatcher:
     def run_once(self):
         """Claim and start as many sends as rates and capacity allow; True when anything was started."""
         started = 0
-        with db.connection_context():
+        # Sender callbacks (rate, capacity) may read the app's config, whoever calls this.
+        with self.app.app_context(), db.connection_context():
             for kind, sender in list(SENDERS.items()):
                 free = self._free_slots(kind, sender)
                 if free <= 0:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import login_user
 
-from webapp.auth.service import audit, throttle_wait
+from webapp.auth.service import audit, complete_login, throttle_wait
 from webapp.models import LoginAttempt, OtpAttempt, OtpRequest, User, utcnow
 from webapp.otp import login_bp, service
 from webapp.otp.service import OtpError
@@ -156,7 +156,7 @@ def verify():
     session.pop(PENDING_KEY, None)
     login_user(user, remember=marker.get("remember", False))
     audit("login", user.email, "two-factor", user_id=user.id, remote_addr=addr)
-    LoginAttempt.delete().where(LoginAttempt.email == user.email).execute()
+    complete_login(user)
     return redirect(marker.get("next") or url_for("dashboard.index"))
 
 
