@@ -31,6 +31,12 @@ def init_db_command():
     click.echo(f"applied migrations: {applied}" if applied else "schema is up to date")
 
 
+def _configure_logging():
+    _configure_logging()
+    # One line per job run every few seconds drowns everything else; failures are still logged.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
 def _fail(message):
     raise click.ClickException(message)
 
@@ -94,7 +100,7 @@ def worker_command():
     """Run the dispatcher loop and (when elected leader) the scheduled jobs, until Ctrl-C."""
     from webapp.worker import run_worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _configure_logging()
     stop = threading.Event()
     try:
         run_worker(current_app._get_current_object(), stop)
@@ -111,7 +117,7 @@ def sandbox_command(host, port):
     from webapp.sandbox import create_sandbox_app, settings_from_config
     from webapp.serving import server
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _configure_logging()
     settings = settings_from_config(current_app.config)
     # Simulator knobs (SANDBOX_LATENCY_MS, SANDBOX_FAILURE_RATIO, SANDBOX_EVENT_DELAY...) straight from the env.
     settings.update({k: v for k, v in os.environ.items() if k.startswith("SANDBOX_")})
@@ -136,7 +142,7 @@ def demo_command(host, port, sandbox_port):
     app = current_app._get_current_object()
     if not app.config["SANDBOX"]:
         _fail("the demo runs against the simulators: start it with SANDBOX=1 (make demo does)")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    _configure_logging()
     migrate()
     password = secrets.token_urlsafe(12)
     with db.connection_context():

@@ -81,7 +81,7 @@ def build_scheduler(app):
     # the balance shown on the compose page) instead of all waiting one full interval.
     start = datetime.now(UTC)
     for index, (job_id, func, seconds) in enumerate(JOBS):
-        scheduler.add_job(_wrap(app, func), "interval", seconds=seconds, id=job_id, replace_existing=True,
+        scheduler.add_job(_wrap(app, func), "interval", seconds=seconds, id=job_id, name=job_id, replace_existing=True,
                           next_run_time=start + timedelta(seconds=1 + index % 5))
     return scheduler
 
