@@ -32,7 +32,7 @@ def init_db_command():
 
 
 def _configure_logging():
-    _configure_logging()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     # One line per job run every few seconds drowns everything else; failures are still logged.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
