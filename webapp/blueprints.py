@@ -7,6 +7,7 @@ from webapp.calls import init_app as calls_init
 from webapp.campaigns import bp as campaigns_bp
 from webapp.campaigns import inbox_bp
 from webapp.campaigns import init_app as campaigns_init
+from webapp.campaigns.ivr import init_app as ivr_init
 from webapp.contacts import bp as contacts_bp
 from webapp.dashboard import bp as dashboard_bp
 from webapp.otp import bp as otp_bp
@@ -17,7 +18,7 @@ from webapp.settings import bp as settings_bp
 BLUEPRINTS = [auth_bp, admin_bp, dashboard_bp, settings_bp, callbacks_bp, contacts_bp, campaigns_bp, inbox_bp, calls_bp,
               otp_bp, twofactor_bp]
 # Per-area setup run once per app: scheduled jobs, dispatcher senders and filters, timeline sources.
-AREA_INITS = [campaigns_init, calls_init, otp_init]
+AREA_INITS = [campaigns_init, ivr_init, calls_init, otp_init]
 
 # (label, endpoint, minimum role); an entry whose endpoint is not registered is left out of the menu.
 NAVIGATION = [

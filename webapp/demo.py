@@ -1,12 +1,13 @@
 """Demo data for `flask demo`. Each area adds a seeder to SEEDERS; all are idempotent."""
 from webapp.auth.service import create_user, set_password
 from webapp.calls.demo import seed_calls
+from webapp.campaigns.ivr import seed_demo as seed_robocalls
 from webapp.contacts.demo import seed_contacts
 from webapp.models import User
 
 DEMO_ADMIN = "admin@example.com"
 # callables(admin_user) run in order after the admin exists; each checks whether its data is there.
-SEEDERS = [seed_contacts, seed_calls]
+SEEDERS = [seed_contacts, seed_calls, seed_robocalls]
 
 
 def seed_demo(admin_password):

@@ -20,4 +20,8 @@ def init_app(app):
         TIMELINE_SOURCES.append(sms.sms_timeline)
 
 
-from webapp.campaigns import inbox_views, views  # noqa: E402,F401  (routes register on import)
+from webapp.campaigns import (  # noqa: E402,F401  (routes register on import)
+    inbox_views,
+    ivr_views,
+    views,
+)

@@ -11,6 +11,7 @@ from webapp.models.contacts import (
     ImportRowError,
     OptOut,
 )
+from webapp.models.ivr import AudioFile, OcaIvr, OcaNumber
 from webapp.models.otp import OtpAttempt, OtpRequest
 from webapp.models.sends import Send
 from webapp.models.system import AuditLog, CallbackEvent, ChannelLog, SchedulerLease
@@ -19,10 +20,11 @@ from webapp.models.users import ROLES, LoginAttempt, User
 ALL_MODELS = [User, LoginAttempt, ChannelLog, CallbackEvent, AuditLog, SchedulerLease, Send,
               ContactList, Contact, ContactListMember, ContactEvent, OptOut, ImportJob, ImportRowError,
               Campaign, ProviderStatus, InboxMessage, Call, CallEvent,
-              OtpRequest, OtpAttempt]
+              OtpRequest, OtpAttempt, AudioFile, OcaIvr, OcaNumber]
 
 __all__ = [
     "ALL_MODELS",
+    "AudioFile",
     "AuditLog",
     "BaseModel",
     "Call",
@@ -38,6 +40,8 @@ __all__ = [
     "ImportRowError",
     "InboxMessage",
     "LoginAttempt",
+    "OcaIvr",
+    "OcaNumber",
     "OptOut",
     "OtpAttempt",
     "OtpRequest",

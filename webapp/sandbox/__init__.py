@@ -59,4 +59,7 @@ def settings_from_config(config):
     for key, value in config.items():
         if key.startswith("SANDBOX_"):
             settings[key] = value
+    # The simulated account allows as many concurrent calls as the app is configured to make, as a real
+    # account's OCA_MAX_CONCURRENT_CALLS should; set SANDBOX_OCA_MAX_CONCURRENT lower to watch 57 throttling.
+    settings.setdefault("SANDBOX_OCA_MAX_CONCURRENT", config.get("OCA_MAX_CONCURRENT_CALLS"))
     return settings
