@@ -71,7 +71,11 @@ class Dispatcher:
         started = 0
         # Sender callbacks (rate, capacity) may read the app's config, whoever calls this.
         with self.app.app_context(), db.connection_context():
-            for kind, sender in list(SENDERS.items()):
+            # One read finds the kinds with due sends; only those pay for capacity checks and a claim
+            # (a write transaction), which would otherwise compete with the sends' own writes.
+            due_kinds = {row.kind for row in due_sends(list(SENDERS)).select(Send.kind).distinct()}
+            for kind in due_kinds:
+                sender = SENDERS[kind]
                 free = self._free_slots(kind, sender)
                 if free <= 0:
                     continue
