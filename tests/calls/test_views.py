@@ -259,3 +259,12 @@ def test_deleting_a_contact_keeps_its_calls(app, auth, staff, contact):
     with app.app_context():
         delete_contacts([contact.id])
     assert Call.get_by_id(call.id).contact_id is None
+
+
+def test_contact_rows_offer_a_call_button(client, auth, ctx):
+    from webapp.contacts.service import create_contact
+
+    create_contact("Ravi", "+919876540000")
+    auth.login("agent")
+    html = client.get("/contacts/").get_data(as_text=True)
+    assert 'aria-label="Call +91 98765 40000"' in html
