@@ -38,6 +38,17 @@ def page(browser, live_url):
     assert not errors, f"browser errors: {errors}"
 
 
+@pytest.fixture
+def worker(app):
+    """The product's worker (dispatcher and scheduled jobs) running beside the served app, as in the demo."""
+    from webapp.worker import start_in_thread
+
+    thread, stop = start_in_thread(app)
+    yield
+    stop.set()
+    thread.join(10)
+
+
 def sign_in(page, email, password):
     page.goto("/login")
     page.fill("input[name=email]", email)

@@ -6,16 +6,6 @@ from tests.conftest import PASSWORD
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def worker(app):
-    from webapp.worker import start_in_thread
-
-    thread, stop = start_in_thread(app)
-    yield
-    stop.set()
-    thread.join(10)
-
-
 def test_compose_launch_and_watch_a_blast_complete(page, app, users, sandbox, worker):
     from tests.campaigns.helpers import make_list
 

@@ -7,16 +7,6 @@ from tests.ivr.mp3 import mp3
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def worker(app):
-    from webapp.worker import start_in_thread
-
-    thread, stop = start_in_thread(app)
-    yield
-    stop.set()
-    thread.join(10)
-
-
 def test_upload_audio_compose_and_launch_a_robocall_campaign(page, app, users, sandbox, worker):
     from tests.campaigns.helpers import make_list
 

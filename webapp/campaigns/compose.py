@@ -16,6 +16,24 @@ def list_ids_from(form):
     return [i for i in ids if i in known]
 
 
+def read_when(form, timezone, errors, verb="send"):
+    """The daily sending window and the start time (naive UTC, None = now), errors added per field."""
+    window_start, window_end = (form.get("window_start") or "").strip(), (form.get("window_end") or "").strip()
+    if window_start or window_end:
+        if not (HHMM_RE.match(window_start) and HHMM_RE.match(window_end)) or window_start == window_end:
+            errors["window"] = "A sending window needs two different times as HH:MM."
+    start_at = None
+    if form.get("when") == "schedule":
+        try:
+            start_at = local_to_utc(datetime.fromisoformat(form.get("scheduled_at") or ""), timezone)
+        except ValueError:
+            errors["scheduled_at"] = f"Pick the date and time to {verb}."
+        else:
+            if start_at <= utcnow():
+                errors["scheduled_at"] = "The scheduled time is in the past."
+    return window_start, window_end, start_at
+
+
 def read_sms_form(form, user):
     """Returns (values, start_at_utc) or raises CampaignError with per-field messages."""
     errors = {}
@@ -40,20 +58,7 @@ def read_sms_form(form, user):
     if not list_ids and not query:
         errors["audience"] = "Choose at least one list, or a contact search."
     timezone = user.timezone or "Asia/Jakarta"
-    window_start, window_end = (form.get("window_start") or "").strip(), (form.get("window_end") or "").strip()
-    if window_start or window_end:
-        if not (HHMM_RE.match(window_start) and HHMM_RE.match(window_end)) or window_start == window_end:
-            errors["window"] = "A sending window needs two different times as HH:MM."
-    start_at = None
-    if form.get("when") == "schedule":
-        raw = form.get("scheduled_at") or ""
-        try:
-            start_at = local_to_utc(datetime.fromisoformat(raw), timezone)
-        except ValueError:
-            errors["scheduled_at"] = "Pick the date and time to send."
-        else:
-            if start_at <= utcnow():
-                errors["scheduled_at"] = "The scheduled time is in the past."
+    window_start, window_end, start_at = read_when(form, timezone, errors)
     if errors:
         raise CampaignError("Please correct the highlighted fields.", errors)
     values = {
@@ -74,3 +79,16 @@ def create_draft(values, user):
         window_start=values["window_start"], window_end=values["window_end"], created_by=user.id,
         settings=json.dumps(values.get("settings", {})),
     )
+
+
+def launch_from_form(values, start_at, user):
+    """Create the campaign and launch it; an empty audience leaves no draft behind. Returns (campaign, sends)."""
+    from webapp.campaigns import service
+
+    campaign = create_draft(values, user)
+    try:
+        created = service.launch(campaign, start_at=start_at)
+    except CampaignError as exc:
+        campaign.delete_instance()
+        raise CampaignError(str(exc), {"audience": str(exc)}) from exc
+    return campaign, created

@@ -23,9 +23,8 @@ from datetime import datetime, timedelta
 from flask import current_app, url_for
 from peewee import JOIN
 
-from webapp.campaigns import service
-from webapp.campaigns.compose import HHMM_RE, create_draft, list_ids_from
-from webapp.campaigns.service import CampaignError, KindSpec, local_to_utc, register_kind
+from webapp.campaigns.compose import launch_from_form, list_ids_from, read_when
+from webapp.campaigns.service import CampaignError, KindSpec, register_kind
 from webapp.dispatch import states
 from webapp.dispatch.registry import Outcome, Sender, SkipSend, on_update, register_sender
 from webapp.dispatch.updates import apply_update
@@ -160,24 +159,6 @@ def call_body(payload, to_e164):
 
 # --- compose ------------------------------------------------------------------------------------------------
 
-def _read_when(form, timezone, errors):
-    """Sending window and start time, checked like the SMS form's."""
-    window_start, window_end = (form.get("window_start") or "").strip(), (form.get("window_end") or "").strip()
-    if window_start or window_end:
-        if not (HHMM_RE.match(window_start) and HHMM_RE.match(window_end)) or window_start == window_end:
-            errors["window"] = "A sending window needs two different times as HH:MM."
-    start_at = None
-    if form.get("when") == "schedule":
-        try:
-            start_at = local_to_utc(datetime.fromisoformat(form.get("scheduled_at") or ""), timezone)
-        except ValueError:
-            errors["scheduled_at"] = "Pick the date and time to call."
-        else:
-            if start_at <= utcnow():
-                errors["scheduled_at"] = "The scheduled time is in the past."
-    return window_start, window_end, start_at
-
-
 def _read_retry(form, errors):
     try:
         attempts = int(form.get("retry_attempts") or 0)
@@ -215,7 +196,7 @@ def read_ivr_form(form, user):
     if not list_ids and not query:
         errors["audience"] = "Choose at least one list, or a contact search."
     timezone = user.timezone or "Asia/Jakarta"
-    window_start, window_end, start_at = _read_when(form, timezone, errors)
+    window_start, window_end, start_at = read_when(form, timezone, errors, verb="call")
     attempts, gap = _read_retry(form, errors)
     if errors:
         raise CampaignError("Please correct the highlighted fields.", errors)
@@ -230,12 +211,7 @@ def read_ivr_form(form, user):
 def compose_and_launch(form, user):
     """Create the campaign from the form and launch it; returns (campaign, recipients, start_at)."""
     values, start_at = read_ivr_form(form, user)
-    campaign = create_draft(values, user)
-    try:
-        created = service.launch(campaign, start_at=start_at)
-    except CampaignError as exc:
-        campaign.delete_instance()
-        raise CampaignError(str(exc), {"audience": str(exc)}) from exc
+    campaign, created = launch_from_form(values, start_at, user)
     return campaign, created, start_at
 
 

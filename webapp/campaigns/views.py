@@ -9,7 +9,7 @@ from peewee import JOIN
 from webapp.auth.decorators import role_required
 from webapp.campaigns import bp, message, service, sms
 from webapp.campaigns.audience import resolve
-from webapp.campaigns.compose import create_draft, list_ids_from, read_sms_form
+from webapp.campaigns.compose import launch_from_form, list_ids_from, read_sms_form
 from webapp.campaigns.service import CampaignError
 from webapp.contacts.service import all_lists
 from webapp.dispatch import states
@@ -49,12 +49,7 @@ def new():
     if request.method == "POST":
         try:
             values, start_at = read_sms_form(request.form, current_user)
-            campaign = create_draft(values, current_user)
-            try:
-                created = service.launch(campaign, start_at=start_at)
-            except CampaignError as exc:
-                campaign.delete_instance()
-                raise CampaignError(str(exc), {"audience": str(exc)}) from exc
+            campaign, created = launch_from_form(values, start_at, current_user)
         except CampaignError as exc:
             errors = exc.fields or {"form": str(exc)}
         else:
