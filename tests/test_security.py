@@ -70,3 +70,23 @@ def test_navigation_lists_existing_areas_only(client, auth):
     html = client.get("/").get_data(as_text=True)
     assert 'href="/settings/"' in html
     assert "/settings/users" not in html
+
+
+def test_every_route_but_login_static_and_webhooks_requires_a_session(app, client):
+    import re
+
+    public = {"auth.login", "static", "twofactor.verify", "twofactor.resend_code"}
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in public or rule.endpoint.startswith("callbacks."):
+            continue
+        path = re.sub(r"<any\(([^,)]+)[^>]*\):\w+>", r"\1", rule.rule)
+        path = re.sub(r"<(?:\w+:)?(\w+)>", "1", path)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(path, method=method)
+            # 400: an anonymous POST fails the CSRF check even before the login check.
+            assert response.status_code in (302, 400), f"{method} {path} answered {response.status_code}"
+            if response.status_code == 302:
+                assert "/login" in response.headers["Location"], f"{method} {path}"
+            checked += 1
+    assert checked > 40
