@@ -221,7 +221,7 @@ def test_export_results_csv_is_neutralised(client, auth, sandbox, users, app):
         campaign = launch(sms_campaign(users["admin"], [contact_list.id]))
         drain(app)
     response = client.get(f"/campaigns/{campaign.id}/export.csv")
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     assert rows[0][:5] == ["send_id", "attempt", "contact", "phone", "state"]
     assert {row[2] for row in rows[1:]} == {"Person 0", "'=HYPERLINK(\"x\")"}
 

@@ -1,10 +1,6 @@
 """Robocall pages on the campaigns blueprint (supervisors and up): audio library, OCA catalog, compose, calls."""
-import csv
-import io
-import itertools
 
 from flask import (
-    Response,
     abort,
     current_app,
     flash,
@@ -12,7 +8,6 @@ from flask import (
     render_template,
     request,
     send_file,
-    stream_with_context,
     url_for,
 )
 from flask_login import current_user
@@ -23,6 +18,7 @@ from webapp.campaigns.compose import list_ids_from
 from webapp.campaigns.service import CampaignError
 from webapp.campaigns.views import PER_PAGE, _campaign, _sample_contact
 from webapp.contacts.service import all_lists
+from webapp.csv_export import csv_download
 from webapp.dispatch import states
 from webapp.models import AudioFile
 
@@ -157,17 +153,4 @@ def ivr_export(campaign_id):
     campaign = _campaign(campaign_id)
     if campaign.kind != "ivr":
         abort(404)
-    from webapp.contacts.exporter import neutralise
-
-    def lines():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for row in itertools.chain([ivr.EXPORT_COLUMNS], ivr.export_rows(campaign)):
-            writer.writerow([neutralise(v) for v in row])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate(0)
-
-    filename = f"campaign-{campaign.id}-calls.csv"
-    return Response(stream_with_context(lines()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return csv_download(f"campaign-{campaign.id}-calls.csv", ivr.EXPORT_COLUMNS, ivr.export_rows(campaign))

@@ -1,7 +1,4 @@
-import csv
-import io
-
-from flask import Response, abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from htmx_flask import make_response
 from peewee import JOIN
@@ -12,6 +9,7 @@ from webapp.campaigns.audience import resolve
 from webapp.campaigns.compose import launch_from_form, list_ids_from, read_sms_form
 from webapp.campaigns.service import CampaignError
 from webapp.contacts.service import all_lists
+from webapp.csv_export import csv_download
 from webapp.dispatch import states
 from webapp.models import Campaign, Contact, Send
 from webapp.phones import display
@@ -196,27 +194,20 @@ EXPORT_COLUMNS = ["send_id", "attempt", "contact", "phone", "state", "provider_r
 @bp.route("/<int:campaign_id>/export.csv")
 def export(campaign_id):
     campaign = _campaign(campaign_id)
-    from webapp.contacts.exporter import neutralise
+    query = (Send.select(Send, Contact.name.alias("contact_name"))
+             .join(Contact, on=(Send.contact_id == Contact.id), join_type=JOIN.LEFT_OUTER)
+             .where(Send.campaign_id == campaign.id).order_by(Send.id).objects())
 
     def rows():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(EXPORT_COLUMNS)
-        query = (Send.select(Send, Contact.name.alias("contact_name"))
-                 .join(Contact, on=(Send.contact_id == Contact.id), join_type=JOIN.LEFT_OUTER)
-                 .where(Send.campaign_id == campaign.id).order_by(Send.id).objects())
+        # Runs while the response streams (a generator expression would open its cursor here, before the
+        # request's connection is closed and reopened for the stream).
         for send in query.iterator():
-            writer.writerow([neutralise(v) for v in (
-                send.id, send.attempt, getattr(send, "contact_name", "") or "", display(send.to_number), send.state,
-                send.provider_ref or "", send.segments, "" if send.price is None else send.price, send.currency,
-                send.error_code, send.error_text, send.created_at, send.submitted_at or "", send.final_at or "")])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate(0)
+            yield (send.id, send.attempt, getattr(send, "contact_name", "") or "", display(send.to_number),
+                   send.state, send.provider_ref or "", send.segments, "" if send.price is None else send.price,
+                   send.currency, send.error_code, send.error_text, send.created_at, send.submitted_at or "",
+                   send.final_at or "")
 
-    filename = f"campaign-{campaign.id}-results.csv"
-    return Response(stream_with_context(rows()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return csv_download(f"campaign-{campaign.id}-results.csv", EXPORT_COLUMNS, rows())
 
 
 @bp.app_context_processor

@@ -1,26 +1,10 @@
 """CSV export of a filtered contact query, streamed row by row, safe to open in a spreadsheet."""
-import csv
-import io
-
 from webapp.contacts.service import chunks, lists_by_contact
+from webapp.csv_export import BOM, csv_line, neutralise  # noqa: F401  (neutralise: part of this module's API)
 from webapp.models import Contact
 
 BASE_COLUMNS = ["name", "phone", "email", "lists", "opted_out", "opted_out_reason", "verified_at", "created_at"]
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 ROWS_PER_QUERY = 1000
-
-
-def neutralise(value):
-    """Prefix a quote so spreadsheets show the text instead of evaluating it; our importer removes it again."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def csv_line(cells):
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow([neutralise(cell) for cell in cells])
-    return buffer.getvalue()
 
 
 def field_keys(query):
@@ -33,7 +17,7 @@ def field_keys(query):
 def export_rows(query):
     """Yields CSV text: a header, then one line per contact (custom fields as their own columns)."""
     keys = field_keys(query)
-    yield "\ufeff" + csv_line(BASE_COLUMNS + keys)
+    yield BOM + csv_line(BASE_COLUMNS + keys)
     ids = [c.id for c in query.select(Contact.id)]
     for chunk in chunks(ids, ROWS_PER_QUERY):
         contacts = {c.id: c for c in Contact.select().where(Contact.id.in_(chunk))}

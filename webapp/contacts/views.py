@@ -1,5 +1,5 @@
 """Contacts pages. Each URL serves the full page, or only the part that changes to an htmx request."""
-from flask import Response, abort, current_app, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from webapp.auth.decorators import role_required
@@ -7,6 +7,7 @@ from webapp.auth.service import audit
 from webapp.contacts import bp, exporter, importer, optouts, service, timeline
 from webapp.contacts.importer import ImportFileError
 from webapp.contacts.service import ContactError, Filters
+from webapp.csv_export import csv_download, text_download
 from webapp.models import Contact, ContactList, ImportJob, OptOut, utcnow
 
 # Bulk actions and the least role allowed to run each.
@@ -97,9 +98,7 @@ def export():
     filters = Filters.from_args(request.args)
     _audit("contacts.export", "contacts", repr(filters.args()))
     filename = f"contacts-{utcnow():%Y%m%d-%H%M}.csv"
-    rows = exporter.export_rows(service.filter_contacts(filters))
-    return Response(stream_with_context(rows), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return text_download(filename, exporter.export_rows(service.filter_contacts(filters)))
 
 
 # --- one contact -------------------------------------------------------------------------------------------
@@ -384,9 +383,7 @@ def import_errors(job_id):
     header = [*importer.ERROR_COLUMNS, *job.header_list]
 
     def rows():
-        yield "\ufeff" + exporter.csv_line(header)
         for error in importer.error_rows(job).iterator():
-            yield exporter.csv_line([error.line, error.reason, *error.cells])
+            yield [error.line, error.reason, *error.cells]
 
-    return Response(stream_with_context(rows()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="import-{job.id}-errors.csv"'})
+    return csv_download(f"import-{job.id}-errors.csv", header, rows())
