@@ -250,3 +250,15 @@ def test_balance_poll_and_low_balance_banner(client, auth, sandbox, users, app):
     assert "Masking balance is low" not in client.get("/").get_data(as_text=True)
     app.config["MASKING_LOW_BALANCE"] = 200000
     assert "Masking balance is low" in client.get("/").get_data(as_text=True)
+
+
+def test_recipients_filter_by_status_as_a_fragment(client, auth, users, sandbox, app):
+    with app.app_context():
+        campaign = launch(sms_campaign(users["admin"], [make_list("L", ["+6281234560000", "+6281234560999"]).id]))
+        drain(app)
+    auth.login("supervisor")
+    html = auth.htmx("GET", f"/campaigns/{campaign.id}?state=failed",
+                     headers={"HX-Target": "recipients"}).get_data(as_text=True)
+    assert "<html" not in html and f'hx-get="/campaigns/{campaign.id}" hx-target="#recipients"' in html
+    assert "+62 812-3456-0999" in html and "+62 812-3456-0000" not in html
+    assert '<option value="failed" selected>' in html
