@@ -93,7 +93,8 @@ def app(tmp_path, sandbox_server, live_entry, pg_schema):
         migrate()
     sandbox_server.state.reset()
     sandbox_server.state.configure(CALLBACK_BASE_URL=live_entry.url, CALLBACK_TOKEN="test-callback-token",
-                                   SANDBOX_LATENCY_MS=0, SANDBOX_FAILURE_RATIO=0, SANDBOX_EVENT_DELAY=0.05)
+                                   SANDBOX_LATENCY_MS=0, SANDBOX_FAILURE_RATIO=0, SANDBOX_EVENT_DELAY=0.05,
+                                   SANDBOX_STRICT="")
     live_entry.entry.target = app
     db.connect(reuse_if_open=True)
     yield app
@@ -114,6 +115,14 @@ def ctx(app):
 def sandbox(sandbox_server, app):
     """The simulators' shared state: recorded requests, pending timers (flush()), settings (configure())."""
     return sandbox_server.state
+
+
+@pytest.fixture(params=["default", "strict"])
+def sandbox_mode(request, sandbox):
+    """Runs a provider flow test twice: against the sandbox as it behaves by default, and in strict-spec mode
+    (the least the specs show: optional fields absent, extra fields present, no echoed ids)."""
+    sandbox.configure(SANDBOX_STRICT="1" if request.param == "strict" else "")
+    return request.param
 
 
 @pytest.fixture

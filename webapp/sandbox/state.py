@@ -49,6 +49,13 @@ class SandboxState:
             self.settings.update(settings)
 
     @property
+    def strict(self):
+        """SANDBOX_STRICT: behave like the least the specs show. Optional fields absent, unknown extra fields
+        present, ids only where the spec shows them, no request field echoed back that the spec does not
+        define. Each simulator reads this flag where the spec leaves it freedom."""
+        return str(self.setting("SANDBOX_STRICT", "") or "").lower() in ("1", "true", "yes", "on")
+
+    @property
     def event_delay(self):
         """Seconds between lifecycle steps (SMS delivery, call progress); SANDBOX_EVENT_DELAY."""
         return float(self.setting("SANDBOX_EVENT_DELAY", 1.0))
