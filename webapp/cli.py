@@ -134,7 +134,7 @@ def sandbox_command(host, port):
 def demo_command(host, port, sandbox_port):
     """Everything in one process: sandbox, app and worker, with demo data and a printed admin."""
     from webapp.db import migrate
-    from webapp.demo import seed_demo
+    from webapp.demo import DEMO_USERS, move_ports, seed_demo
     from webapp.sandbox import create_sandbox_app, settings_from_config
     from webapp.serving import server
     from webapp.worker import start_in_thread
@@ -143,6 +143,7 @@ def demo_command(host, port, sandbox_port):
     if not app.config["SANDBOX"]:
         _fail("the demo runs against the simulators: start it with SANDBOX=1 (make demo does)")
     _configure_logging()
+    move_ports(app.config, host, port, sandbox_port)
     migrate()
     password = secrets.token_urlsafe(12)
     with db.connection_context():
@@ -155,7 +156,7 @@ def demo_command(host, port, sandbox_port):
     click.echo("=" * 64)
     click.echo(f"  Campaign Console demo: http://{host}:{port}")
     click.echo(f"  Sign in as {email}  password: {password}")
-    click.echo("  (agent@example.com has the same password)")
+    click.echo(f"  ({', '.join(email for email, *_ in DEMO_USERS)}: the same password)")
     click.echo(f"  Provider simulators:  http://{host}:{sandbox_port}")
     click.echo("=" * 64)
     app_server = server(host, port, app)
