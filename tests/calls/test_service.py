@@ -29,8 +29,9 @@ def test_a_call_is_a_call_row_and_a_queued_send(ctx, staff, contact):
     assert (call.agent_number, call.customer_number, call.state) == ("+919876500002", "+919876540000", "queued")
     send = Send.get(Send.subject_id == call.id)
     assert (send.kind, send.provider, send.state, send.to_number) == ("c2c.airtel", "airtel", "queued", "+919876540000")
-    assert (send.provider_ref, send.data, send.contact_id) == (f"call-{call.id}", {"agent": "+919876500002"},
-                                                               contact.id)
+    # Airtel's correlationId becomes the reference once it answers; until then our own callback_ref is the key.
+    assert (send.provider_ref, send.data, send.contact_id) == (
+        None, {"agent": "+919876500002", "call_ref": call.callback_ref}, contact.id)
 
 
 def test_a_typed_number_is_read_as_indian_and_finds_its_contact(ctx, staff, contact):
