@@ -19,6 +19,7 @@ def init_app(app):
     # The call button is rendered by other areas' pages, so what it needs is global to every template.
     app.jinja_env.globals["new_call_key"] = service.new_key
     app.jinja_env.globals["call_agents"] = service.agents_with_phones
+    app.jinja_env.globals["call_refusal"] = service.call_refusal
     app.jinja_env.filters["duration"] = service.duration_text
 
 

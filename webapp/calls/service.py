@@ -20,8 +20,8 @@ from webapp.dispatch.registry import Outcome
 from webapp.extensions import db
 from webapp.models import Call, Contact, Send, User, utcnow
 from webapp.models.calls import FINAL
-from webapp.phones import PhoneError, to_e164
-from webapp.providers import shared_client
+from webapp.phones import PhoneError, display, to_e164
+from webapp.providers import module, shared_client
 from webapp.providers.base import ProviderError
 
 KIND = "c2c.airtel"
@@ -39,6 +39,9 @@ STATUS_FILTERS = {"active": "In progress", "not_placed": "Not placed (refused or
 KNOWN_STATUSES = ("Answered", "Busy", "Missed")
 
 
+OPTED_OUT = "This number is on the do-not-contact list, so it cannot be called."
+
+
 class CallError(ValueError):
     """A call refused before anything was sent; the message is written for the agent."""
 
@@ -50,6 +53,19 @@ def new_key():
 def new_callback_ref():
     """Our reference of a call, in the path of its callback URLs (webapp.callbacks): 64 random bits."""
     return secrets.token_hex(8)
+
+
+def call_refusal(number, opted_out=None):
+    """Why ``number`` cannot be called through the click-to-call provider, or "" when it can. ``opted_out``
+    spares the query when the caller already knows. The call button shows this disabled, start_call refuses."""
+    provider = module(PROVIDER)
+    if not number:
+        return "There is no phone number to call."
+    if not provider.dialable(number):
+        return f"{provider.NOT_DIALLABLE}; {display(number)} is not one."
+    if opted_out if opted_out is not None else is_opted_out(number):
+        return OPTED_OUT
+    return ""
 
 
 def agents_with_phones():
@@ -134,8 +150,9 @@ def _customer(phone, contact_id):
         except PhoneError as exc:
             raise CallError(f"Number to call: {exc}.") from exc
         contact = Contact.get_or_none(Contact.phone == number)
-    if is_opted_out(number):
-        raise CallError("This number is on the do-not-contact list, so it cannot be called.")
+    refusal = call_refusal(number)
+    if refusal:
+        raise CallError(refusal)
     return contact, number
 
 

@@ -323,6 +323,19 @@ def _callback(event_type, url):
     return {"eventType": event_type, "notifyURL": url, "method": "POST", "headers": {}}
 
 
+# Why a number cannot be a participant, in words for a disabled call button.
+NOT_DIALLABLE = "Airtel click-to-call dials only Indian 10-digit numbers (+91)"
+
+
+def dialable(e164):
+    """True for the numbers Airtel can ring as a participant: Indian numbers of 10 national digits."""
+    try:
+        _participant_number(e164, "TO")
+    except ProviderError:
+        return False
+    return True
+
+
 def _participant_number(e164, side):
     """10-digit national number of an Indian E.164 number; other countries cannot be dialled."""
     if not e164:
