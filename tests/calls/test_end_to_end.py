@@ -120,6 +120,9 @@ def test_events_of_two_calls_without_ids_reach_their_own_call(app, auth, users, 
     assert (first.state, first.status, second.state, second.status) == ("ended", "Answered", "failed", "Busy")
     assert first.recording_url and second.cause == "The customer was busy (USER_BUSY)"
     assert not CallbackEvent.select().where(CallbackEvent.status.in_(["orphan", "invalid"])).exists()
+    # Neither agent is left blocked: the next call starts.
+    again = auth.htmx("POST", "/calls/start", data={"key": new_key(), "phone": customer("0480")})
+    assert "already on a call" not in again.get_data(as_text=True) and Call.select().count() == 3
 
 
 def test_an_id_less_event_for_an_unknown_call_is_kept_as_an_orphan(app, live_url):
