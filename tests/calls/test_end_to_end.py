@@ -217,3 +217,11 @@ def test_airtel_internal_error_is_shown_in_words(app, auth, staff, sandbox, live
     assert Send.get(Send.subject_id == call.id).state == "unknown"
     assert (call.state, call.error_code) == ("failed", "bad_status")
     assert str(escape(ERROR_CODES["AIRTEL_ONLINE_UNCAUGHT_ERROR"][0])) in panel(auth, call)
+
+
+def test_per_call_urls_need_the_token(app, live_url):
+    event = {"eventType": "CALL", "event": "Ringing", "participantAddress": "9876500002"}
+    base = f"{live_url}/callbacks/airtel"
+    assert requests.post(f"{base}/wrong-token/events/0123456789abcdef", json=event, timeout=5).status_code == 404
+    assert requests.post(f"{base}/test-callback-token/events/{'a' * 25}", json=event, timeout=5).status_code == 404
+    assert not CallbackEvent.select().exists()
