@@ -13,7 +13,7 @@ TOKEN = "test-callback-token"
     ("POST", f"/callbacks/citcall/{TOKEN}", {"json": {"trxid": "123", "result": "Success", "description": "ok",
                                                       "reportedDate": "2026-11-24 10:00:00"}}, 200, "orphan"),
     ("GET", f"/callbacks/masking/{TOKEN}", {"query_string": {"error_code": "22"}}, 400, "invalid"),
-    ("POST", f"/callbacks/airtel/{TOKEN}/cdr", {"json": {"overallCallStatus": "Answered"}}, 400, "invalid"),
+    ("POST", f"/callbacks/airtel/{TOKEN}/cdr", {"json": {"correlationId": "Xchange1"}}, 400, "invalid"),
     ("POST", f"/callbacks/airtel/{TOKEN}/events", {"data": b"\xff\xfe", "content_type": "application/json"}, 400,
      "invalid"),
 ])

@@ -20,7 +20,8 @@ def agent(users, sandbox):
     return users["agent"]
 
 
-def test_call_a_contact_and_watch_it_end(page, app, agent, sandbox):
+def test_call_a_contact_and_watch_it_end(page, app, agent, sandbox, sandbox_mode):
+    """In strict mode no callback body carries an id: only the call's own callback URLs tie them to it."""
     from webapp.contacts.service import create_contact
 
     with app.app_context():
@@ -40,6 +41,8 @@ def test_call_a_contact_and_watch_it_end(page, app, agent, sandbox):
     assert panel.locator("[data-call-label]").inner_text() == "Ended"
     assert panel.locator(".call-duration").inner_text() == "0:04"
     assert panel.locator("audio[controls]").count() == 1
+    recording = panel.locator("audio[controls]").get_attribute("src")
+    assert recording == Call.get().recording_url and "/airtel/recordings/Xchange" in recording
     assert page.url.endswith(f"/contacts/{contact.id}"), "the panel updated in place"
 
     panel.get_by_role("link", name="Call details").click()
@@ -62,3 +65,32 @@ def test_dial_a_busy_number_from_the_calls_page(page, app, agent, sandbox):
     page.get_by_text("The customer was busy (USER_BUSY)").wait_for()
     page.locator(".call-panel").get_by_text("Busy", exact=True).wait_for()
     assert Call.get().status == "Busy"
+
+
+def test_call_buttons_only_where_a_call_can_work(page, app, agent):
+    from webapp.contacts.optouts import opt_out_contacts
+    from webapp.contacts.service import create_contact
+
+    with app.app_context():
+        create_contact("Asha Rao", "+919876540000")
+        budi = create_contact("Budi Santoso", "+6281234567890")
+        chitra = create_contact("Chitra Iyer", "+919876540486")
+        opt_out_contacts([chitra.id], "asked")
+    sign_in(page, agent.email, PASSWORD)
+    page.wait_for_url("**/")
+    page.goto("/contacts/")
+    rows = {name: page.get_by_role("row").filter(has_text=name).get_by_role("button", name="Call")
+            for name in ("Asha Rao", "Budi Santoso", "Chitra Iyer")}
+    assert rows["Asha Rao"].is_enabled()
+    assert rows["Budi Santoso"].is_disabled() and rows["Chitra Iyer"].is_disabled()
+    assert "dials only Indian 10-digit numbers" in rows["Budi Santoso"].get_attribute("title")
+    assert "do-not-contact" in rows["Chitra Iyer"].get_attribute("title")
+    # The wrapper carries the reason too, so hovering the disabled button shows it.
+    rows["Budi Santoso"].hover(force=True)
+    assert "dials only" in page.locator(".call-button[title]").first.get_attribute("title")
+
+    page.goto(f"/contacts/{budi.id}")
+    button = page.locator(".call-area").get_by_role("button", name="Call +62 812-3456-7890")
+    assert button.is_disabled()
+    page.locator(".call-area").get_by_text("dials only Indian 10-digit numbers").wait_for()
+    assert Call.select().count() == 0

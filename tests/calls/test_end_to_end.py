@@ -1,12 +1,15 @@
 """Click-to-call end to end: the button's POST, the dispatcher, the Airtel simulator's events and CDR over
 loopback HTTP, and the live panel an agent watches."""
+import re
+
 import pytest
 import requests
 from markupsafe import escape
 
-from tests.calls.helpers import customer, new_key
+from tests.calls.helpers import customer, in_mode, new_key
+from tests.conftest import AuthActions
 from webapp.dispatch.dispatcher import drain
-from webapp.models import Call, CallEvent, Send
+from webapp.models import Call, CallbackEvent, CallEvent, Send
 from webapp.models.calls import RANK
 from webapp.providers.airtel import ERROR_CODES
 
@@ -47,7 +50,8 @@ OUTCOMES = [
 
 @pytest.mark.parametrize(("suffix", "status", "state", "cause", "recorded", "events"), OUTCOMES,
                          ids=[o[0] for o in OUTCOMES])
-def test_customer_test_numbers(suffix, status, state, cause, recorded, events, app, auth, staff, sandbox, live_url):
+def test_customer_test_numbers(suffix, status, state, cause, recorded, events, app, auth, staff, sandbox, live_url,
+                               sandbox_mode):
     auth.login("agent")
     call = place_call(auth, app, suffix)
     assert Call.get_by_id(call.id).state == "calling_agent"
@@ -61,7 +65,7 @@ def test_customer_test_numbers(suffix, status, state, cause, recorded, events, a
     assert (call.status, call.state, call.cause) == (status, state, cause)
     assert bool(call.recording_url) == recorded
     stored = CallEvent.select().where(CallEvent.call == call.id).order_by(CallEvent.id)
-    assert [(e.leg, e.event) for e in stored] == events
+    assert [(e.leg, e.event) for e in stored] == in_mode(sandbox_mode, events, suffix == "0500")
     assert Send.get(Send.subject_id == call.id).state == ("delivered" if status == "Answered" else "failed")
     html = panel(auth, call)
     assert "hx-trigger" not in html.split(">")[0], "the panel stops polling when final"
@@ -70,7 +74,7 @@ def test_customer_test_numbers(suffix, status, state, cause, recorded, events, a
         assert cause in html
 
 
-def test_answered_call_record_durations_and_recording(app, auth, staff, sandbox, live_url):
+def test_answered_call_record_durations_and_recording(app, auth, staff, sandbox, live_url, sandbox_mode):
     auth.login("agent")
     call = place_call(auth, app)
     sandbox.flush()
@@ -79,19 +83,57 @@ def test_answered_call_record_durations_and_recording(app, auth, staff, sandbox,
     assert (call.conversation_seconds, call.waiting_seconds, call.agent_seconds, call.billable_seconds) == (
         4.0, 6.0, 10.0, 14.0)
     assert call.airtel_id.startswith("Xchange") and call.recording_url.endswith(f"{call.airtel_id}.mp3")
+    assert Send.get(Send.subject_id == call.id).provider_ref == call.airtel_id
     page = auth.client.get(f"/calls/{call.id}").get_data(as_text=True)
     assert f'<audio controls preload="none" src="{call.recording_url}">' in page
     assert "0:14" in page and "RecordingStarted" in page
+    assert requests.get(call.recording_url, timeout=5).status_code == 200
 
 
-def test_the_request_carries_our_reference(app, auth, staff, sandbox, live_url):
+def test_the_request_carries_only_spec_fields_and_the_calls_own_urls(app, auth, staff, sandbox, live_url):
     auth.login("agent")
-    call = place_call(auth, app)
+    call = Call.get_by_id(place_call(auth, app).id)
     (request,) = sandbox.requests_to("/airtel/v2/execute/workflow")
-    flow = request["json"]["callFlowConfiguration"]
-    assert flow["initiateCall_1"]["clientCorrelationId"] == f"call-{call.id}"
-    assert flow["initiateCall_1"]["participants"][0]["participantAddress"] == "9876500002"
-    assert flow["addParticipant_1"]["participants"][0]["participantAddress"] == "9876540000"
+    initiate = request["json"]["callFlowConfiguration"]["initiateCall_1"]
+    assert set(initiate) == {"callerId", "mergingStrategy", "participants", "maxTime", "callBackURLs"}
+    assert initiate["participants"][0]["participantAddress"] == "9876500002"
+    assert request["json"]["callFlowConfiguration"]["addParticipant_1"]["participants"][0][
+        "participantAddress"] == "9876540000"
+    base = f"{live_url}/callbacks/airtel/test-callback-token"
+    assert [(u["eventType"], u["notifyURL"]) for u in initiate["callBackURLs"]] == [
+        ("CDR", f"{base}/cdr/{call.callback_ref}"), ("ALL", f"{base}/events/{call.callback_ref}")]
+    assert re.fullmatch(r"[0-9a-f]{16}", call.callback_ref)
+
+
+def test_events_of_two_calls_without_ids_reach_their_own_call(app, auth, users, staff, sandbox, live_url):
+    """Strict mode: no id in any body. Two agents call at once; only the URL tells the calls apart."""
+    sandbox.configure(SANDBOX_STRICT="1")
+    auth.login("agent")
+    first = place_call(auth, app, "0000")
+    other = AuthActions(app.test_client(), users)
+    other.login("supervisor")
+    second = place_call(other, app, "0486")
+    sandbox.flush()
+    bodies = [c["json"] for c in sandbox.callbacks_sent]
+    assert bodies and not any({"correlationId", "clientCorrelationId", "vmSessionId"} & set(b) for b in bodies)
+    first, second = Call.get_by_id(first.id), Call.get_by_id(second.id)
+    assert (first.state, first.status, second.state, second.status) == ("ended", "Answered", "failed", "Busy")
+    assert first.recording_url and second.cause == "The customer was busy (USER_BUSY)"
+    assert not CallbackEvent.select().where(CallbackEvent.status.in_(["orphan", "invalid"])).exists()
+    # Neither agent is left blocked: the next call starts.
+    again = auth.htmx("POST", "/calls/start", data={"key": new_key(), "phone": customer("0480")})
+    assert "already on a call" not in again.get_data(as_text=True) and Call.select().count() == 3
+
+
+def test_an_id_less_event_for_an_unknown_call_is_kept_as_an_orphan(app, live_url):
+    spec_sample = {"eventType": "CALL", "participantAddress": "9876540000", "event": "Removed",
+                   "time": "2020-02-26T12:19:46.399+0000",
+                   "metaData": {"causeCode": "16", "sipCode": "699", "causeCodeDescription": "Normal call clearing"}}
+    base = f"{live_url}/callbacks/airtel/test-callback-token"
+    for url in (f"{base}/events/0123456789abcdef", f"{base}/events"):
+        answer = requests.post(url, json=spec_sample, timeout=5)
+        assert (answer.status_code, answer.json()) == (200, {"status": "orphan"})
+    assert CallbackEvent.select().where(CallbackEvent.status == "orphan").count() == 2
 
 
 def test_duplicate_event_is_stored_once(app, auth, staff, sandbox, live_url):
@@ -107,19 +149,40 @@ def test_duplicate_event_is_stored_once(app, auth, staff, sandbox, live_url):
 
 
 def test_an_event_that_overtakes_the_dispatcher_still_reaches_the_call(app, auth, staff, sandbox, live_url):
-    """The reference is ours and stored with the send, so an event arriving before Airtel's answer is
-    recorded applies at once instead of waiting as an orphan."""
+    """The callback reference is ours and exists before the request, so an event arriving before Airtel's
+    answer is recorded applies at once instead of waiting as an orphan."""
     auth.login("agent")
     auth.htmx("POST", "/calls/start", data={"key": new_key(), "phone": customer()})
     call = Call.select().order_by(Call.id.desc()).get()
-    ringing = {"eventType": "CALL", "event": "Ringing", "clientCorrelationId": f"call-{call.id}",
-               "participantAddress": "9876500002", "participantName": "Agent", "eventId": "early-1"}
-    answer = requests.post(f"{live_url}/callbacks/airtel/test-callback-token/events", json=ringing, timeout=5)
+    ringing = {"eventType": "CALL", "event": "Ringing", "participantAddress": "9876500002",
+               "time": "2024-02-12T01:07:12.000+0000"}
+    answer = requests.post(f"{live_url}/callbacks/airtel/test-callback-token/events/{call.callback_ref}",
+                           json=ringing, timeout=5)
     assert answer.json() == {"status": "applied"}
     assert Call.get_by_id(call.id).state == "calling_agent"
     assert drain(app)
     sandbox.flush()
     assert Call.get_by_id(call.id).state == "ended"
+
+
+def test_a_correlation_id_event_before_the_answer_is_applied_when_the_id_is_stored(app, auth, staff, sandbox,
+                                                                                   live_url):
+    """On the shared URL an event is tied to its call only by Airtel's correlationId: stored as an orphan
+    until the dispatcher records the id, then applied in arrival order."""
+    auth.login("agent")
+    auth.htmx("POST", "/calls/start", data={"key": new_key(), "phone": customer()})
+    call = Call.select().order_by(Call.id.desc()).get()
+    next_id = f"Xchange{next(sandbox.simulators['airtel'].ids) + 1}"
+    url = f"{live_url}/callbacks/airtel/test-callback-token/events"
+    for event in ("Ringing", "Answer"):
+        body = {"eventType": "CALL", "event": event, "correlationId": next_id, "participantAddress": "9876500002"}
+        assert requests.post(url, json=body, timeout=5).json() == {"status": "orphan"}
+    assert drain(app)
+    assert Send.get(Send.subject_id == call.id).provider_ref == next_id
+    stored = CallEvent.select().where(CallEvent.call == call.id).order_by(CallEvent.id)
+    assert [(e.leg, e.event) for e in stored] == [("agent", "Ringing"), ("agent", "Answer")]
+    assert Call.get_by_id(call.id).state == "agent_answered"
+    assert not CallbackEvent.select().where(CallbackEvent.status == "orphan").exists()
 
 
 FORCED = [code for code in ERROR_CODES if code not in ("unauthorized", "AIRTEL_ONLINE_UNCAUGHT_ERROR")]
@@ -154,3 +217,11 @@ def test_airtel_internal_error_is_shown_in_words(app, auth, staff, sandbox, live
     assert Send.get(Send.subject_id == call.id).state == "unknown"
     assert (call.state, call.error_code) == ("failed", "bad_status")
     assert str(escape(ERROR_CODES["AIRTEL_ONLINE_UNCAUGHT_ERROR"][0])) in panel(auth, call)
+
+
+def test_per_call_urls_need_the_token(app, live_url):
+    event = {"eventType": "CALL", "event": "Ringing", "participantAddress": "9876500002"}
+    base = f"{live_url}/callbacks/airtel"
+    assert requests.post(f"{base}/wrong-token/events/0123456789abcdef", json=event, timeout=5).status_code == 404
+    assert requests.post(f"{base}/test-callback-token/events/{'a' * 25}", json=event, timeout=5).status_code == 404
+    assert not CallbackEvent.select().exists()

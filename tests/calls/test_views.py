@@ -1,8 +1,10 @@
 """Click-to-call pages: the button, starting a call (htmx and plain), the panel, history, roles, timeline."""
+import html as entities
 import re
 from datetime import timedelta
 
 import pytest
+from markupsafe import escape
 
 from tests.calls.helpers import customer, new_key
 from webapp.models import Call, Send, User, utcnow
@@ -61,6 +63,74 @@ def test_row_button_carries_its_call_in_hx_vals(app):
     assert re.fullmatch(r"[0-9a-f]{32}", values["key"]) and "<form" not in rendered, "rows sit inside other forms"
 
 
+INDONESIAN = "+6281234567890"
+NOT_DIALLABLE = "Airtel click-to-call dials only Indian 10-digit numbers (+91); +62 812-3456-7890 is not one."
+OPTED_OUT = "This number is on the do-not-contact list, so it cannot be called."
+
+
+def row_buttons(html):
+    """number -> the refusal a compact button shows on hover, or "" for an enabled button."""
+    buttons = {}
+    for button in re.findall(r"<button[^>]*>Call</button>", html):
+        number = re.search(r'aria-label="Call ([^"]+)"', button).group(1)
+        refusal = re.search(r'disabled title="([^"]+)"', button)
+        buttons[number] = entities.unescape(refusal.group(1)) if refusal else ""
+        assert ("hx-post" in button) == (not refusal), button
+    return buttons
+
+
+@pytest.fixture
+def three_contacts(ctx, make_contact):
+    from webapp.contacts.optouts import opt_out_contacts
+    from webapp.contacts.service import create_contact
+
+    dialable, indonesian = make_contact("0000", "Asha Rao"), create_contact("Budi", INDONESIAN)
+    opted_out = make_contact("0486", "Chitra Iyer")
+    opt_out_contacts([opted_out.id], "asked")
+    return dialable, indonesian, opted_out
+
+
+EXPECTED_ROWS = {"+91 98765 40000": "", "+62 812-3456-7890": NOT_DIALLABLE, "+91 98765 40486": OPTED_OUT}
+
+
+def test_row_buttons_are_disabled_where_a_call_cannot_work(auth, staff, three_contacts):
+    from tests.campaigns.helpers import launch, sms_campaign
+    from webapp.contacts.service import add_to_list, create_list
+    from webapp.models import InboxMessage
+
+    auth.login("admin")
+    assert row_buttons(body(auth.client.get("/contacts/"))) == EXPECTED_ROWS
+    for number in ("+919876540000", INDONESIAN, customer("0486")):
+        InboxMessage.create(provider="masking", external_id=number, sender=number, text="Halo")
+    assert row_buttons(body(auth.client.get("/inbox/"))) == EXPECTED_ROWS
+    mixed = create_list("Mixed")
+    add_to_list([three_contacts[0].id, three_contacts[1].id], mixed.id)
+    campaign = launch(sms_campaign(staff["admin"], [mixed.id]))
+    recipients = row_buttons(body(auth.client.get(f"/campaigns/{campaign.id}")))
+    assert recipients == {"+62 812-3456-7890": NOT_DIALLABLE, "+91 98765 40000": ""}
+
+
+@pytest.mark.parametrize(("which", "refusal"), [(1, NOT_DIALLABLE), (2, OPTED_OUT)])
+def test_contact_page_button_is_disabled_with_the_reason(auth, staff, three_contacts, which, refusal):
+    auth.login("agent")
+    html = body(auth.client.get(f"/contacts/{three_contacts[which].id}"))
+    form = html[html.index('class="call-button"'):]
+    form = form[:form.index("</form>")]
+    assert re.search(r'<button type="submit" class="small" disabled title="([^"]+)"', form).group(1) == str(
+        escape(refusal))
+    assert str(escape(refusal)) in form.split("</button>")[1]
+
+
+@pytest.mark.parametrize(("which", "refusal"), [(1, NOT_DIALLABLE), (2, OPTED_OUT)])
+def test_server_refuses_what_the_button_refuses(auth, staff, three_contacts, which, refusal):
+    auth.login("agent")
+    contact = three_contacts[which]
+    response = auth.htmx("POST", "/calls/start", data={"key": new_key(), "phone": contact.phone,
+                                                      "contact_id": contact.id, "compact": "1"})
+    assert response.status_code == 200 and str(escape(refusal)) in body(response)
+    assert Call.select().count() == 0
+
+
 # --- starting a call ---------------------------------------------------------------------------------------
 
 def test_htmx_start_returns_the_polling_panel(auth, staff, contact):
@@ -111,7 +181,7 @@ def test_refused_typed_number_stays_typed(auth, staff):
     auth.login("agent")
     response = auth.htmx("POST", "/calls/start", data={"key": new_key(), "phone": "+6281234567890", "dial": "1"})
     html = body(response)
-    assert "valid 10-digit Indian number" in html
+    assert "dials only Indian 10-digit numbers" in html
     assert 'type="tel" name="phone" value="+6281234567890"' in html
 
 

@@ -2,10 +2,12 @@
 import copy
 import json
 import socket
+import uuid
 
 import pytest
 import requests
 
+from tests.calls.helpers import in_mode
 from tests.providers.harness import ListSink, OutCase, assert_no_secrets, make_client, params, run_out_case
 from webapp.models import CallbackEvent
 from webapp.providers.airtel import ERROR_CODES, parse_callback
@@ -22,8 +24,9 @@ def customer(suffix="0000"):
     return f"+91987654{suffix}"
 
 
-def expected_body(live_url, customer_number="9876540000", retries=1):
+def expected_body(live_url, customer_number="9876540000", retries=1, call_ref=None):
     """The spec's sample body, filled in as the client must send it."""
+    tail = f"/{call_ref}" if call_ref else ""
     return {
         "callFlowId": "SANDBOX_FLOW",
         "customerId": "SANDBOX_CUSTOMER",
@@ -36,9 +39,9 @@ def expected_body(live_url, customer_number="9876540000", retries=1):
                                   "participantName": "Agent", "maxRetries": retries, "maxTime": 0}],
                 "maxTime": 0,
                 "callBackURLs": [
-                    {"eventType": "CDR", "notifyURL": f"{live_url}/callbacks/airtel/{TOKEN}/cdr",
+                    {"eventType": "CDR", "notifyURL": f"{live_url}/callbacks/airtel/{TOKEN}/cdr{tail}",
                      "method": "POST", "headers": {}},
-                    {"eventType": "ALL", "notifyURL": f"{live_url}/callbacks/airtel/{TOKEN}/events",
+                    {"eventType": "ALL", "notifyURL": f"{live_url}/callbacks/airtel/{TOKEN}/events{tail}",
                      "method": "POST", "headers": {}},
                 ],
             },
@@ -76,9 +79,6 @@ def accepted(result):
     assert result.status == "success"
 
 
-def keeps_own_id(result):
-    accepted(result)
-    assert result.client_correlation_id == "send-42"
 
 
 @pytest.fixture
@@ -97,8 +97,7 @@ OUT_CASES = [
             request={"json": {"callFlowConfiguration": {"initiateCall_1": {"participants": [
                 {"participantAddress": "9876500001", "callerId": "8048248411", "participantName": "Agent",
                  "maxRetries": 3, "maxTime": 0}]}}}}),
-    OutCase("own_correlation_id", call(client_correlation_id="send-42"), **SENT, result=keeps_own_id,
-            request={"json": {"callFlowConfiguration": {"initiateCall_1": {"clientCorrelationId": "send-42"}}}}),
+    OutCase("own_callback_urls", call(call_ref="c0ffee42"), **SENT, result=accepted),
     # Refused by Airtel.
     OutCase("wrong_password", configured(auth_header=basic_auth_header("sandbox", "nope")), **SENT,
             error="unauthorized", retryable=True),
@@ -149,17 +148,54 @@ def test_body_is_exactly_the_spec_sample(app, sandbox, live_url):
     assert sandbox.last_request(PREFIX)["json"] == expected_body(live_url)
 
 
-def test_check_proves_auth_with_an_empty_request(app, sandbox):
+def test_body_with_a_call_reference_differs_only_in_the_callback_urls(app, sandbox, live_url):
+    make_client("airtel", app).click_to_call(AGENT, customer(), call_ref="c0ffee42")
+    assert sandbox.last_request(PREFIX)["json"] == expected_body(live_url, call_ref="c0ffee42")
+
+
+def facts(result):
+    return {fact.label: fact.proved for fact in result.details["facts"]}
+
+
+def test_check_sends_a_complete_body_with_undiallable_numbers(app, sandbox, live_url):
     result = make_client("airtel", app).check()
     assert result.ok and "no call was placed" in result.summary
+    assert facts(result) == {"Reachable": True, "Credentials accepted": True, "Request understood": True,
+                             "Customer ID, call flow ID and caller ID accepted": None}
     seen = sandbox.last_request(PREFIX)
-    assert (seen["path"], seen["json"], seen["headers"]["Authorization"]) == (PREFIX + PATH, {}, AUTH)
+    assert (seen["path"], seen["headers"]["Authorization"]) == (PREFIX + PATH, AUTH)
+    # The real request minus the callback URLs, with numbers no network can dial.
+    sent = expected_body(live_url)
+    del sent["callFlowConfiguration"]["initiateCall_1"]["callBackURLs"]
+    sent["callFlowConfiguration"]["initiateCall_1"]["participants"][0]["participantAddress"] = "0000"
+    sent["callFlowConfiguration"]["addParticipant_1"]["participants"][0]["participantAddress"] = "0001"
+    assert seen["json"] == sent
     assert not sandbox.simulators["airtel"].calls
 
 
-def test_check_reports_bad_credentials(app):
-    result = make_client("airtel", app, AIRTEL_PASSWORD="wrong").check()
-    assert not result.ok and result.details["code"] == "unauthorized" and "password" in result.summary
+def test_check_tells_bad_credentials_apart_from_a_wrong_flow(app, sandbox):
+    refused = make_client("airtel", app, AIRTEL_PASSWORD="wrong").check()
+    assert not refused.ok and refused.details["code"] == "unauthorized" and "password" in refused.summary
+    assert facts(refused) == {"Reachable": True, "Credentials accepted": False}
+    wrong_flow = make_client("airtel", app, AIRTEL_CALL_FLOW_ID="OTHER").check()
+    assert not wrong_flow.ok and wrong_flow.details["code"] == "INCORRECT_CALL_FLOW_ID"
+    assert facts(wrong_flow) == {"Reachable": True, "Credentials accepted": True, "Call flow ID accepted": False}
+    assert "Credentials accepted, but" in wrong_flow.summary and "AIRTEL_CALL_FLOW_ID" in wrong_flow.summary
+
+
+def test_check_without_settings_sends_nothing(app, sandbox):
+    before = len(sandbox.requests_to(PREFIX))
+    result = make_client("airtel", app, AIRTEL_CUSTOMER_ID="").check()
+    assert not result.ok and facts(result) == {"Settings complete": False, "Reachable": None}
+    assert len(sandbox.requests_to(PREFIX)) == before
+
+
+def test_check_of_an_unreachable_host(app):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = make_client("airtel", app, AIRTEL_BASE_URL=f"http://127.0.0.1:{port}/airtel").check()
+    assert not result.ok and facts(result) == {"Reachable": False}
 
 
 def test_connection_refused_is_retryable(app):
@@ -255,6 +291,10 @@ def test_simulator_error_and_auth_bodies(app):
 EVENT = {"eventType": "CALL", "event": "Ringing", "vmSessionId": "vm-1", "clientCorrelationId": "Xchange7",
          "participantAddress": "9876500001", "participantName": "Agent", "time": "2024-02-12T01:07:12.000+0000",
          "metaData": {"timestamp": 1707700032000}}
+# Section 3 of the spec, verbatim but for the participantAddress placeholder.
+SPEC_EVENT = {"eventType": "CALL", "participantAddress": "9876540000", "event": "Removed",
+              "time": "2020-02-26T12:19:46.399+0000",
+              "metaData": {"causeCode": "16", "sipCode": "699", "causeCodeDescription": "Normal call clearing"}}
 CDR = {"vmSessionId": "vm-1", "clientCorrelationId": "Xchange7", "callType": "OUTBOUND",
        "overallCallStatus": "Answered", "hangupCause": "NORMAL_CLEARING", "callerNumberStatus": "Answered",
        "destinationNumberStatus": "Answered", "startTime": 1707700031000, "callAnswerTime": 1707700041000,
@@ -297,9 +337,16 @@ CALLBACK_CASES = [
     ("cdr", {**BUSY_CDR, "overallCallStatus": "Missed", "callerNumberStatus": "Noanswer", "hangupCause": "",
              "destinationNumberStatus": None},
      fields(state="failed", error_code="Missed", error_text="The agent did not answer")),
-    ("events", {**EVENT, "clientCorrelationId": ""}, CallbackInvalid),
+    # No id in the body is not invalid: the callback URL (kind "events/<ref>") or nothing ties it to a call.
+    ("events", {**EVENT, "clientCorrelationId": ""}, fields(reference="", provider_status="Ringing")),
+    ("events", {**EVENT, "clientCorrelationId": None, "correlationId": "Xchange9"}, fields(reference="Xchange9")),
+    ("events/ab12", SPEC_EVENT, fields(reference="", state=None, provider_status="Removed",
+                                       details={"call_ref": "ab12", "leg": "", "participant_address": "9876540000",
+                                                "cause_code": "16", "cause": "Normal call clearing",
+                                                "sip_code": "699", "time": "2020-02-26T12:19:46.399+0000"})),
+    ("cdr/ab12", {k: v for k, v in CDR.items() if k != "clientCorrelationId"},
+     fields(reference="", state="delivered", details={"call_ref": "ab12"})),
     ("events", ["not", "an", "object"], CallbackInvalid),
-    ("cdr", {k: v for k, v in CDR.items() if k != "clientCorrelationId"}, CallbackInvalid),
     ("cdr", {**CDR, "overallCallStatus": ""}, CallbackInvalid),
     ("cdr", {**CDR, "conversationDuration": "4 s"}, CallbackInvalid),
     ("cdr", {**CDR, "startTime": "yesterday"}, CallbackInvalid),
@@ -319,15 +366,19 @@ def test_parse_callback(kind, payload, expect):
 # --- lifecycles: callbacks reach the app ------------------------------------------------------------------
 
 def _run_call(app, sandbox, suffix):
-    result = make_client("airtel", app).click_to_call(AGENT, customer(suffix))
+    """Places a call with its own callback URLs; returns the (participant, event) pairs and the CDR the app
+    stored for it. Participants are told by number: strict mode names none."""
+    call_ref = uuid.uuid4().hex[:16]
+    make_client("airtel", app).click_to_call(AGENT, customer(suffix), call_ref=call_ref)
     sandbox.flush()
     with app.app_context():
         query = CallbackEvent.select().where(CallbackEvent.provider == "airtel").order_by(CallbackEvent.id)
         rows = [(row.kind, json.loads(row.body)) for row in query]
-    mine = [(kind, body) for kind, body in rows if body["clientCorrelationId"] == result.correlation_id]
-    cdrs = [body for kind, body in mine if kind == "cdr"]
+    cdrs = [body for kind, body in rows if kind == f"cdr/{call_ref}"]
     assert len(cdrs) == 1, "exactly one CDR per call"
-    return [(body["participantName"], body["event"]) for kind, body in mine if kind == "events"], cdrs[0]
+    names = {AGENT[3:]: "Agent", customer(suffix)[3:]: "Customer"}
+    return [(names[body["participantAddress"]], body["event"]) for kind, body in rows
+            if kind == f"events/{call_ref}"], cdrs[0]
 
 
 LIFECYCLES = [
@@ -344,9 +395,9 @@ LIFECYCLES = [
 
 
 @pytest.mark.parametrize(("suffix", "status", "events"), LIFECYCLES, ids=[s for s, *_ in LIFECYCLES])
-def test_lifecycle(suffix, status, events, app, sandbox, live_url):
+def test_lifecycle(suffix, status, events, app, sandbox, live_url, sandbox_mode):
     seen, cdr = _run_call(app, sandbox, suffix)
-    assert seen == events
+    assert seen == in_mode(sandbox_mode, events)
     assert cdr["overallCallStatus"] == status
     (update,) = parse_callback("cdr", cdr)
     assert update.state == ("delivered" if status == "Answered" else "failed")
@@ -385,3 +436,32 @@ def test_answered_call_has_a_playable_recording(app, sandbox, live_url):
         assert audio[offset:offset + 3] == b"\xff\xfb\x90"
     missing = requests.get(update.details["recording_url"].replace("Xchange", "Xnothing"), timeout=5)
     assert missing.status_code == 404
+
+
+def test_strict_callbacks_carry_no_id_and_only_the_spec_fields(app, sandbox, live_url):
+    sandbox.configure(SANDBOX_STRICT="1")
+    seen, cdr = _run_call(app, sandbox, "0486")
+    events = [c["json"] for c in sandbox.callbacks_sent if "/events/" in c["url"]]
+    assert len(events) == len(seen) == 6
+    for event in events:
+        assert set(event) - {"metaData"} == {"eventType", "participantAddress", "event", "time", "xTraceId"}
+        assert set(event.get("metaData", {})) <= {"causeCode", "sipCode", "causeCodeDescription"}
+    assert [e["metaData"]["causeCodeDescription"] for e in events if "metaData" in e] == ["USER_BUSY",
+                                                                                          "NORMAL_CLEARING"]
+    assert not {"vmSessionId", "clientCorrelationId", "correlationId", "participants", "billableDuration",
+                "callAnswerTime"} & set(cdr)
+    assert cdr["xTraceId"] == "cdr"
+    (update,) = parse_callback("cdr", cdr)
+    assert (update.reference, update.state, update.details["billable_seconds"]) == ("", "failed", 2.0)
+
+
+def test_simulator_never_echoes_request_fields_the_spec_does_not_define(app, sandbox, live_url, sandbox_mode):
+    body = expected_body(live_url, call_ref="e0e0e0")
+    body["callFlowConfiguration"]["initiateCall_1"]["clientCorrelationId"] = "ours-123"
+    answer = _post_raw(app, json.dumps(body)).json()
+    assert set(answer) == {"status", "correlationId"} and answer["correlationId"].startswith("Xchange")
+    sandbox.flush()
+    sent = [c["json"] for c in sandbox.callbacks_sent if c["url"].endswith("/e0e0e0")]
+    assert sent and "ours-123" not in json.dumps(sent)
+    expected_ids = {"default": {answer["correlationId"]}, "strict": set()}[sandbox_mode]
+    assert {body.get("clientCorrelationId") for body in sent} - {None} == expected_ids

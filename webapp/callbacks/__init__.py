@@ -32,8 +32,11 @@ def masking(token):
 
 
 @bp.route("/airtel/<token>/<any(events, cdr):kind>", methods=["POST"])
-def airtel(token, kind):
-    return ingest.receive("airtel", kind)
+@bp.route("/airtel/<token>/<any(events, cdr):kind>/<string(maxlength=24):ref>", methods=["POST"])
+def airtel(token, kind, ref=""):
+    # The call's own reference travels in the stored kind ("events/<ref>"): kept for replays, and part of the
+    # dedupe key, so two calls' identical id-less events stay two events.
+    return ingest.receive("airtel", f"{kind}/{ref}" if ref else kind)
 
 
 def _register_handlers():

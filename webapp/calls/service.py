@@ -1,6 +1,7 @@
 """Click-to-call: placing a call (a Call and its Send, one transaction), its sender, and the call history."""
 import json
 import re
+import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -10,6 +11,7 @@ from flask import url_for
 from flask_login import current_user
 from peewee import JOIN, IntegrityError
 
+from webapp.calls import legacy
 from webapp.calls.progress import settle_from_send
 from webapp.contacts.optouts import is_opted_out
 from webapp.contacts.timeline import TimelineItem
@@ -18,8 +20,8 @@ from webapp.dispatch.registry import Outcome
 from webapp.extensions import db
 from webapp.models import Call, Contact, Send, User, utcnow
 from webapp.models.calls import FINAL
-from webapp.phones import PhoneError, to_e164
-from webapp.providers import shared_client
+from webapp.phones import PhoneError, display, to_e164
+from webapp.providers import module, shared_client
 from webapp.providers.base import ProviderError
 
 KIND = "c2c.airtel"
@@ -29,10 +31,15 @@ ACTIVE_FOR = timedelta(hours=2)
 # Airtel dials only Indian numbers, so a number typed without a country code is read as Indian.
 DIAL_REGION = "IN"
 KEY = re.compile(r"[0-9a-f]{32}")
+# The clientCorrelationId the previous version put in its requests.
+LEGACY_REFERENCE = re.compile(r"call-(\d+)")
 PER_PAGE = 50
 # Outcomes offered by the history filter besides the CDR statuses found in the table.
 STATUS_FILTERS = {"active": "In progress", "not_placed": "Not placed (refused or error)"}
 KNOWN_STATUSES = ("Answered", "Busy", "Missed")
+
+
+OPTED_OUT = "This number is on the do-not-contact list, so it cannot be called."
 
 
 class CallError(ValueError):
@@ -43,9 +50,22 @@ def new_key():
     return uuid.uuid4().hex
 
 
-def reference(call_id):
-    """Our id of the call at Airtel (clientCorrelationId): every callback carries it back."""
-    return f"call-{call_id}"
+def new_callback_ref():
+    """Our reference of a call, in the path of its callback URLs (webapp.callbacks): 64 random bits."""
+    return secrets.token_hex(8)
+
+
+def call_refusal(number, opted_out=None):
+    """Why ``number`` cannot be called through the click-to-call provider, or "" when it can. ``opted_out``
+    spares the query when the caller already knows. The call button shows this disabled, start_call refuses."""
+    provider = module(PROVIDER)
+    if not number:
+        return "There is no phone number to call."
+    if not provider.dialable(number):
+        return f"{provider.NOT_DIALLABLE}; {display(number)} is not one."
+    if opted_out if opted_out is not None else is_opted_out(number):
+        return OPTED_OUT
+    return ""
 
 
 def agents_with_phones():
@@ -78,13 +98,15 @@ def start_call(user, key, phone="", contact_id=None, agent_id=None):
             if existing is not None:
                 return _made_by(existing, user), False
             _refuse_if_busy(agent, user)
+            # The callback reference is ours, so it exists before the request: callbacks find the call even
+            # while its request is in flight, or when its outcome is unknown (timeout, Airtel 500) and the
+            # call went ahead anyway.
             call = Call.create(agent=agent.id, created_by=user.id, contact=contact.id if contact else None,
-                               agent_number=agent.phone, customer_number=customer, idempotency_key=key)
-            # The reference is ours, so it is stored now: callbacks find the send even while its request is
-            # in flight or when its outcome is unknown (timeout, Airtel 500) and the call went ahead anyway.
+                               agent_number=agent.phone, customer_number=customer, idempotency_key=key,
+                               callback_ref=new_callback_ref())
             Send.create(kind=KIND, provider=PROVIDER, to_number=customer, contact_id=call.contact_id,
-                        user_id=agent.id, subject_id=call.id, provider_ref=reference(call.id),
-                        payload=json.dumps({"agent": agent.phone}))
+                        user_id=agent.id, subject_id=call.id,
+                        payload=json.dumps({"agent": agent.phone, "call_ref": call.callback_ref}))
     except IntegrityError:
         existing = Call.get_or_none(Call.idempotency_key == key)
         if existing is None:
@@ -128,8 +150,9 @@ def _customer(phone, contact_id):
         except PhoneError as exc:
             raise CallError(f"Number to call: {exc}.") from exc
         contact = Contact.get_or_none(Contact.phone == number)
-    if is_opted_out(number):
-        raise CallError("This number is on the do-not-contact list, so it cannot be called.")
+    refusal = call_refusal(number)
+    if refusal:
+        raise CallError(refusal)
     return contact, number
 
 
@@ -166,15 +189,37 @@ def _refuse_if_busy(agent, user):
 
 def send_call(send):
     """The dispatcher's send function for click-to-call."""
-    result = shared_client(PROVIDER).click_to_call(send.data["agent"], send.to_number,
-                                                   client_correlation_id=send.provider_ref)
-    return Outcome(provider_ref=result.client_correlation_id or result.correlation_id,
-                   details={"airtel_id": result.correlation_id})
+    data = send.data
+    result = shared_client(PROVIDER).click_to_call(data["agent"], send.to_number, call_ref=data.get("call_ref"))
+    # Airtel's correlationId is the send's reference: callbacks that carry it, and their orphans, match it.
+    return Outcome(provider_ref=result.correlation_id, details={"airtel_id": result.correlation_id})
 
 
 def call_send(call):
     return (Send.select().where((Send.kind == KIND) & (Send.subject_id == call.id))
             .order_by(Send.id.desc()).first())
+
+
+# --- which call a callback is about ------------------------------------------------------------------------
+
+def send_for_callback(update):
+    """The send an Airtel callback is about, by what ties it to a call beyond the body's correlationId
+    (which webapp.dispatch.updates matches itself when this returns None).
+
+    Its own URL's reference first. Then, for calls placed before per-call URLs, the "call-<id>" reference
+    they sent, or, for a callback with no id at all, the numbers it names (webapp.calls.legacy)."""
+    call_ref = update.details.get("call_ref")
+    if call_ref:
+        call = Call.get_or_none(Call.callback_ref == str(call_ref))
+        return call_send(call) if call is not None else None
+    old_reference = LEGACY_REFERENCE.fullmatch(update.reference or "")
+    if old_reference:
+        call = Call.get_or_none(Call.id == int(old_reference.group(1)))
+        return call_send(call) if call is not None else None
+    if update.reference:
+        return None
+    call = legacy.call_by_numbers(update.details, ACTIVE_FOR)
+    return call_send(call) if call is not None else None
 
 
 # --- who sees what -----------------------------------------------------------------------------------------

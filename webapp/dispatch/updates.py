@@ -93,6 +93,16 @@ def settle_failure(send, error, owner):
                                                          error_code=error.code, error_text=error.message))
 
 
+# provider -> finder(update) returning the send a callback is about by something other than the provider's
+# reference (Airtel: our per-call reference in the callback URL), or None to match on the reference.
+SEND_FINDERS = {}
+
+
+def _send_for(provider, update):
+    finder = SEND_FINDERS.get(provider)
+    return (finder(update) if finder else None) or find_send(provider, update.reference)
+
+
 def find_send(provider, reference):
     if not reference:
         return None
@@ -103,7 +113,7 @@ def find_send(provider, reference):
 def apply_update(provider, update):
     """Apply one StatusUpdate; returns 'applied', 'ignored' (nothing new) or 'orphan' (reference unknown)."""
     for _ in range(OPTIMISTIC_RETRIES):
-        send = find_send(provider, update.reference)
+        send = _send_for(provider, update)
         if send is None:
             return "orphan"
         fields = _update_fields(send, update)

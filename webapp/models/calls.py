@@ -63,6 +63,9 @@ class Call(BaseModel):
     connected_at = DateTimeField(null=True)
     ended_at = DateTimeField(null=True)
     updated_at = DateTimeField(default=utcnow)
+    # Ours, in the path of the call's callback URLs: ties a callback to the call even when its body has no id.
+    # NULL for calls placed before per-call URLs existed.
+    callback_ref = CharField(max_length=32, null=True, unique=True)
 
     class Meta:
         indexes = ((("agent", "state"), False),)

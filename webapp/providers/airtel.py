@@ -4,8 +4,13 @@ Airtel calls the agent first; when the agent answers, recording starts and the c
 are bridged when the customer answers. Progress arrives as real-time events on the "ALL" callBackURL and
 the call's outcome as a CDR on the "CDR" callBackURL after hang-up. CDR durations are milliseconds.
 
-Sample callbacks (JSON POST to the notifyURLs this client puts in the request):
+Each call's notifyURLs carry our own reference of the call (<base>/events/<ref>, <base>/cdr/<ref>), because
+the spec's sample event carries no id at all; Airtel's correlationId, when a body has it, is the other key.
+Sample callbacks as Airtel's sample code reads them (the spec's own event sample is the first, minus ids):
 
+    spec:   {"eventType": "CALL", "participantAddress": "9876540000", "event": "Removed",
+             "time": "2020-02-26T12:19:46.399+0000",
+             "metaData": {"causeCode": "16", "sipCode": "699", "causeCodeDescription": "Normal call clearing"}}
     events: {"eventType": "CALL", "event": "Disconnected", "vmSessionId": "vm-5f1c",
              "clientCorrelationId": "Xchange123863", "participantAddress": "9876540000",
              "participantName": "Customer", "time": "2024-02-12T01:07:25.000+0000",
@@ -38,9 +43,10 @@ from webapp.providers.base import (
 
 # The only endpoint: runs a call flow (here the click-to-call flow Airtel provisioned for the account).
 WORKFLOW_PATH = "v2/execute/workflow"
-# Where Airtel posts real-time events and the CDR (paths of webapp/callbacks).
-EVENTS_CALLBACK = "{base}/callbacks/airtel/{token}/events"
-CDR_CALLBACK = "{base}/callbacks/airtel/{token}/cdr"
+# Where Airtel posts real-time events and the CDR (paths of webapp/callbacks): <base>/events/<call ref>.
+CALLBACK_BASE = "{base}/callbacks/airtel/{token}"
+# Participant numbers of the connection check: too short for Airtel's 10-digit rule, so no call can start.
+CHECK_PARTICIPANTS = ("0000", "0001")
 # Airtel refuses more retries per participant than this.
 MAX_RETRIES = 3
 # Participants and caller ids are 10-digit Indian numbers without a prefix.
@@ -124,24 +130,30 @@ ERROR_CODES = {
 
 @dataclass
 class CallResult:
-    correlation_id: str  # Airtel's id of the call ("Xchange..."): callbacks carry it as clientCorrelationId
+    correlation_id: str  # Airtel's id of the call ("Xchange..."), "unique identifier of the call" (spec 2)
     status: str  # "success"
-    # Our own id when one was sent; GUESS: callbacks then carry it instead, so a handler matches both.
-    client_correlation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing a connection check established (or could not), for the Providers page."""
+
+    label: str  # e.g. "Credentials accepted"
+    proved: bool | None  # True proved, False disproved, None not established by this check
+    how: str  # what answer proved it, in words
 
 
 class Client(BaseClient):
     name = "airtel"
 
-    def __init__(self, base_url, username, password, customer_id, call_flow_id, caller_id, events_url, cdr_url,
+    def __init__(self, base_url, username, password, customer_id, call_flow_id, caller_id, callback_base,
                  **kwargs):
         super().__init__(base_url, basic_pairs=((username, password),), **kwargs)
         self.auth_header = basic_auth_header(username, password)
         self.customer_id = customer_id
         self.call_flow_id = call_flow_id
         self.caller_id = caller_id
-        self.events_url = events_url
-        self.cdr_url = cdr_url
+        self.callback_base = callback_base
 
     @classmethod
     def from_config(cls, config, log_sink=None, session=None):
@@ -152,25 +164,31 @@ class Client(BaseClient):
         return cls(
             config.get("AIRTEL_BASE_URL"), username, password, config.get("AIRTEL_CUSTOMER_ID") or "",
             config.get("AIRTEL_CALL_FLOW_ID") or "", config.get("AIRTEL_CALLER_ID") or "",
-            EVENTS_CALLBACK.format(base=base, token=token), CDR_CALLBACK.format(base=base, token=token),
+            CALLBACK_BASE.format(base=base, token=token),
             # The callback token travels in the request body's notifyURLs: it is a secret too.
             secrets=(username, password, token), log_sink=log_sink, session=session,
         )
 
-    def click_to_call(self, agent_e164, customer_e164, max_retries=1, client_correlation_id=None):
+    def callback_url(self, kind, call_ref=None):
+        """Where Airtel posts a call's events or CDR. With our reference in the path, a callback whose body
+        carries no id at all (like the spec's sample event) still names its call."""
+        return f"{self.callback_base}/{kind}/{call_ref}" if call_ref else f"{self.callback_base}/{kind}"
+
+    def click_to_call(self, agent_e164, customer_e164, max_retries=1, call_ref=None):
         """Ring the agent, then the customer; returns once Airtel accepted the flow (callbacks follow)."""
-        body = self.workflow_body(agent_e164, customer_e164, max_retries, client_correlation_id)
+        body = self.workflow_body(agent_e164, customer_e164, max_retries, call_ref)
         data = self._post("click_to_call", body)
         correlation_id = data.get("correlationId")
         if data.get("status") != "success" or not correlation_id:
             raise ProviderError("unparseable", "Airtel answered 200 without success and a correlationId",
                                 http_status=200, raw=str(data)[:500])
-        return CallResult(str(correlation_id), data["status"], client_correlation_id)
+        return CallResult(str(correlation_id), data["status"])
 
-    def workflow_body(self, agent_e164, customer_e164, max_retries=1, client_correlation_id=None):
+    def workflow_body(self, agent_e164, customer_e164, max_retries=1, call_ref=None):
         """The spec's sample body, validated first so Airtel's own refusals never cost a round trip.
 
-        Raises ProviderError with Airtel's own code and message, so callers can check numbers up front."""
+        Raises ProviderError with Airtel's own code and message, so callers can check numbers up front.
+        Only fields the spec defines are sent: nothing of ours is expected back but the callback URLs."""
         self._check_account()
         agent = _participant_number(agent_e164, "FROM")
         if max_retries > MAX_RETRIES:
@@ -178,17 +196,19 @@ class Client(BaseClient):
         customer = _participant_number(customer_e164, "TO")
         if agent == customer:
             raise _refused("DUPLICATE_PARTICIPANT_ADDRESS_FOUND")
+        callbacks = [_callback("CDR", self.callback_url("cdr", call_ref)),
+                     _callback("ALL", self.callback_url("events", call_ref))]
+        return self._body(agent, customer, max_retries, callbacks)
+
+    def _body(self, agent, customer, max_retries, callbacks):
         initiate = {
             "callerId": self.caller_id,
             "mergingStrategy": "SEQUENTIAL",
             "participants": [self._participant(agent, AGENT_NAME, max_retries)],
             "maxTime": 0,
-            "callBackURLs": [_callback("CDR", self.cdr_url), _callback("ALL", self.events_url)],
         }
-        if client_correlation_id:
-            # GUESS: the component takes clientCorrelationId like the initiateCall API (airteliq
-            # InitiateCallRequestDO); the spec's sample has none, so it is sent only when asked for.
-            initiate["clientCorrelationId"] = client_correlation_id
+        if callbacks:
+            initiate["callBackURLs"] = callbacks
         return {
             "callFlowId": self.call_flow_id,
             "customerId": self.customer_id,
@@ -207,16 +227,25 @@ class Client(BaseClient):
         }
 
     def check(self):
-        """Test connection. Airtel has no harmless endpoint, so post an empty workflow: the documented
-        CLICK_TO_CALL_REQUEST_NULL_ERROR proves the credentials were accepted and no call can start."""
+        """Test connection. Airtel has no harmless endpoint, so post a complete click-to-call body whose two
+        participant numbers are too short for any network to dial: no call can result. Which refusal comes
+        back tells what was proved: 401 the credentials are wrong; a participant-number error that Airtel read
+        the whole request under accepted credentials; an account code which setting is wrong."""
         try:
-            self._post("check", {})
+            # Settings missing here would make an incomplete request: say so without sending one.
+            self._check_account()
         except ProviderError as exc:
-            if exc.code == "CLICK_TO_CALL_REQUEST_NULL_ERROR":
-                return CheckResult(True, "Credentials accepted (an empty click-to-call request was refused as "
-                                         "expected; no call was placed)", {"http_status": exc.http_status})
-            return CheckResult(False, exc.message, {"code": exc.code, "http_status": exc.http_status})
-        return CheckResult(False, "Airtel accepted an empty click-to-call request; check the base URL")
+            return CheckResult(False, exc.message, {"code": exc.code, "facts": [
+                Fact("Settings complete", False, exc.message), Fact("Reachable", None, "nothing was sent")]})
+        body = self._body(*CHECK_PARTICIPANTS, 1, callbacks=None)
+        try:
+            self._post("check", body)
+        except ProviderError as exc:
+            return check_result(exc)
+        return CheckResult(False, "Airtel accepted a call to undiallable test numbers; check AIRTEL_BASE_URL",
+                           {"facts": [Fact("Reachable", True, "Airtel answered 200 success"),
+                                      Fact("Refuses undiallable numbers", False,
+                                           "a request with test numbers was accepted")]})
 
     def _check_account(self):
         for value, code in ((self.customer_id, "CUSTOMER_ID_NULL_ERROR"),
@@ -242,8 +271,69 @@ class Client(BaseClient):
         raise _answer_error(response.status_code, data)
 
 
+# Codes that name one of our settings: the request was read (so the credentials were accepted) and refused
+# for that setting.
+SETTING_CODES = {
+    "INCORRECT_CALL_FLOW_ID": "Call flow ID", "CALL_FLOW_ID_NULL_ERROR": "Call flow ID",
+    "INCORRECT_CUSTOMER_ID": "Customer ID", "CUSTOMER_ID_NULL_ERROR": "Customer ID",
+    "CUSTOMER_DETAILS_NOT_AVAILABLE": "Customer ID",
+    "INVALID_CALLER_ID": "Caller ID", "CALLER_ID_REGEX_ERROR": "Caller ID", "CALLER_ID_NULL_ERROR": "Caller ID",
+}
+# The refusals the check's test numbers are meant to draw.
+TEST_NUMBER_CODES = {"FROM_PARTICIPANT_NUMBER_REGEX_ERROR", "TO_PARTICIPANT_NUMBER_REGEX_ERROR"}
+# Transport failures: nothing answered at all.
+UNREACHABLE_CODES = {"connection_failed", "timeout"}
+
+
+def check_result(exc):
+    """What the connection check's refusal proves, fact by fact."""
+    http = f"HTTP {exc.http_status}" if exc.http_status else "no answer"
+    if exc.code in UNREACHABLE_CODES or exc.http_status is None:
+        facts = [Fact("Reachable", False, exc.message)]
+        return CheckResult(False, exc.message, {"code": exc.code, "facts": facts})
+    if exc.code == "unauthorized":
+        facts = [Fact("Reachable", True, "Airtel answered 401 Unauthorized"),
+                 Fact("Credentials accepted", False, "401: the username or password was refused")]
+        return CheckResult(False, exc.message, {"code": exc.code, "http_status": 401, "facts": facts})
+    if exc.http_status != 400:
+        facts = [Fact("Reachable", True, f"the endpoint answered {http}, not in Airtel's 400/401 format"),
+                 Fact("Credentials accepted", None, "not established by this answer")]
+        return CheckResult(False, exc.message, {"code": exc.code, "http_status": exc.http_status, "facts": facts})
+    reached = [Fact("Reachable", True, f"Airtel answered 400 {exc.code}"),
+               Fact("Credentials accepted", True, "the answer was 400, not 401 Unauthorized")]
+    details = {"code": exc.code, "http_status": 400}
+    if exc.code in SETTING_CODES:
+        setting = SETTING_CODES[exc.code]
+        facts = [*reached, Fact(f"{setting} accepted", False, f"{exc.code}: {exc.message}")]
+        return CheckResult(False, f"Credentials accepted, but {exc.message}", {**details, "facts": facts})
+    if exc.code in TEST_NUMBER_CODES:
+        facts = [*reached,
+                 Fact("Request understood", True, f"{exc.code}: only the deliberately undiallable test numbers "
+                                                  "were refused; no call was placed"),
+                 Fact("Customer ID, call flow ID and caller ID accepted", None,
+                      "Airtel did not object to them, but the spec does not say it checks them before the numbers")]
+        return CheckResult(True, "Credentials accepted (a click-to-call to undiallable test numbers was refused "
+                                 "as expected; no call was placed)", {**details, "facts": facts})
+    facts = [*reached, Fact("Request understood", False, f"{exc.code}: {exc.message}")]
+    return CheckResult(False, f"Credentials accepted, but Airtel refused the test request: {exc.message}",
+                       {**details, "facts": facts})
+
+
 def _callback(event_type, url):
     return {"eventType": event_type, "notifyURL": url, "method": "POST", "headers": {}}
+
+
+# Why a number cannot be a participant, in words for a disabled call button.
+NOT_DIALLABLE = "Airtel click-to-call dials only Indian 10-digit numbers (+91)"
+
+
+def dialable(e164):
+    """True for the numbers Airtel can ring as a participant: Indian numbers of 10 national digits."""
+    try:
+        _participant_number(e164, "TO")
+    except ProviderError:
+        return False
+    return True
 
 
 def _participant_number(e164, side):
@@ -278,17 +368,24 @@ def _answer_error(status, data):
 # --- callbacks ---------------------------------------------------------------------------------------------
 
 def parse_callback(kind, payload):
-    """kind "events": one real-time event (informational); kind "cdr": the call's final record."""
+    """kind "events": one real-time event (informational); kind "cdr": the call's final record.
+
+    A kind of "events/<ref>" or "cdr/<ref>" came to the call's own URL: details["call_ref"] names the call
+    whatever the body says. The body's correlationId (or clientCorrelationId, as Airtel's sample code reads
+    it) is the other way to find it; a callback with neither is not invalid, just not tied to a call yet."""
     if not isinstance(payload, dict):
         raise CallbackInvalid("Airtel callbacks are JSON objects")
-    reference = str(payload.get("clientCorrelationId") or "")
-    if not reference:
-        raise CallbackInvalid("no clientCorrelationId: the callback cannot be tied to a call")
+    kind, _, call_ref = str(kind).partition("/")
+    reference = str(payload.get("correlationId") or payload.get("clientCorrelationId") or "")
     if kind == "events":
-        return [_event_update(reference, payload)]
-    if kind == "cdr":
-        return [_cdr_update(reference, payload)]
-    raise CallbackInvalid(f"unknown Airtel callback kind {kind!r}")
+        update = _event_update(reference, payload)
+    elif kind == "cdr":
+        update = _cdr_update(reference, payload)
+    else:
+        raise CallbackInvalid(f"unknown Airtel callback kind {kind!r}")
+    if call_ref:
+        update.details["call_ref"] = call_ref
+    return [update]
 
 
 def _event_update(reference, event):
@@ -323,7 +420,7 @@ def _cdr_update(reference, cdr):
     details.update(_renamed(cdr, {
         "vmSessionId": "vm_session_id", "hangupCause": "hangup_cause", "recordingURL": "recording_url",
         "callerNumberStatus": "agent_status", "destinationNumberStatus": "customer_status",
-        "participants": "participants",
+        "callerNumber": "agent_number", "destinationNumber": "customer_number", "participants": "participants",
     }))
     if status == ANSWERED:
         return StatusUpdate(reference, "delivered", provider_status=status, kind="cdr", details=details)

@@ -18,6 +18,12 @@ TEST NUMBERS, chosen by the last four digits of the CUSTOMER (addParticipant) nu
     0999  agent does not answer: the customer is never called, no recording; CDR Missed
     0500  answered like 0000, but the agent's Ringing/Answer and the customer's Ringing/Answer arrive
           swapped, and the customer's Answer is delivered twice (byte-identical)
+Callbacks never echo a request field the spec does not define. By default events and the CDR carry the
+call's correlationId as clientCorrelationId (like Airtel's own sample code). In strict mode (state.strict,
+SANDBOX_STRICT) events are the spec's sample and nothing more: no id of any kind, no participantName,
+metaData only with a hang-up cause, hang-ups named "Removed", an unknown extra field, and every call's
+events out of order (as 0500); the CDR has no ids and its optional fields are absent. Only the callback
+URL then tells which call a callback is about.
 Round robin needs an agent pool and the sandbox account has none: a well-formed round-robin request gets
 CUSTOMER_DETAILS_NOT_AVAILABLE (GUESS). Tests force any documented errorCode on the next request with
 `state.simulators["airtel"].fail_next(code)`; state.should_fail() answers the documented 500.
@@ -105,6 +111,11 @@ OUTCOMES = {
     "0500": ("answered", "Answered", "Answered", "Answered", NORMAL),
 }
 DISORDERED_SUFFIX = "0500"
+# Strict mode: event names as the spec's own sample writes them, the CDR fields left out (the ids and the
+# optional ones), and a field no document lists.
+SPEC_EVENT_NAMES = {"Disconnected": "Removed"}
+STRICT_CDR_ABSENT = {"vmSessionId", "clientCorrelationId", "callAnswerTime", "billableDuration", "participants"}
+STRICT_EXTRA_FIELD = "xTraceId"
 # One MPEG-1 Layer III frame header: 128 kbit/s, 44.1 kHz, mono, no CRC; 417-byte frames (144*128000/44100).
 # All-zero side info and main data decode as silence; 10 frames is about a quarter second.
 MP3_FRAME = bytes([0xFF, 0xFB, 0x90, 0xC4]) + bytes(413)
@@ -113,8 +124,7 @@ SILENT_MP3 = MP3_FRAME * 10
 
 @dataclass
 class Call:
-    correlation_id: str
-    reference: str  # clientCorrelationId in callbacks: the caller's own id when it sent one
+    correlation_id: str  # our answer's "Xchange..." id; default-mode callbacks carry it as clientCorrelationId
     vm_session_id: str
     customer_id: str
     caller_id: str
@@ -123,6 +133,7 @@ class Call:
     recording_url: str
     start_ms: int
     outcome: tuple
+    strict: bool = False  # sent as the spec's sample shows: no ids, only the documented fields, out of order
     deliveries: list = field(default_factory=list)  # (urls, method, headers, payload) still to send
 
 
@@ -154,12 +165,13 @@ class Simulator:
             correlation_id = f"Xchange{next(self.ids)}"
         customer = add["participants"][0]
         call = Call(
-            correlation_id=correlation_id, reference=initiate.get("clientCorrelationId") or correlation_id,
-            vm_session_id=str(uuid.uuid4()), customer_id=body["customerId"], caller_id=_caller_id(body),
+            correlation_id=correlation_id, vm_session_id=str(uuid.uuid4()), customer_id=body["customerId"],
+            caller_id=_caller_id(body),
             legs={"agent": initiate["participants"][0], "customer": customer},
             callbacks=initiate.get("callBackURLs") or [], recording_url=recording_url_for(correlation_id),
             start_ms=int(time.time() * 1000),
             outcome=OUTCOMES.get(str(customer["participantAddress"])[-4:], OUTCOMES["0000"]),
+            strict=self.state.strict,
         )
         call.deliveries = self._event_deliveries(call) + [self._cdr_delivery(call)]
         with self.state.lock:
@@ -178,8 +190,9 @@ class Simulator:
             self.state.later(self.state.event_delay, self._step, call)
 
     def _event_deliveries(self, call):
-        events = [self._event(call, index, *step) for index, step in enumerate(TIMELINES[call.outcome[0]])]
-        if call.legs["customer"]["participantAddress"].endswith(DISORDERED_SUFFIX):
+        make = self._spec_event if call.strict else self._event
+        events = [make(call, index, *step) for index, step in enumerate(TIMELINES[call.outcome[0]])]
+        if call.strict or call.legs["customer"]["participantAddress"].endswith(DISORDERED_SUFFIX):
             events = _disorder(events)
         return [self._delivery(call, event["eventType"], event) for event in events]
 
@@ -193,10 +206,21 @@ class Simulator:
         participant = call.legs[leg]
         return {
             "eventType": event_type, "event": event, "vmSessionId": call.vm_session_id,
-            "clientCorrelationId": call.reference, "participantAddress": participant["participantAddress"],
+            "clientCorrelationId": call.correlation_id, "participantAddress": participant["participantAddress"],
             "participantName": participant.get("participantName", ""), "eventId": f"{call.vm_session_id}-{index}",
             "time": _event_time(at), "metaData": meta,
         }
+
+    def _spec_event(self, call, index, offset, event_type, event, leg, cause):
+        """The spec's sample event (section 3) and nothing more: no id of the call or the event, no name of
+        the participant, metaData only for a hang-up's cause; the sample's "Removed" for a hang-up; and one
+        field the spec does not list, which a client must ignore."""
+        body = {"eventType": event_type, "participantAddress": call.legs[leg]["participantAddress"],
+                "event": SPEC_EVENT_NAMES.get(event, event), "time": _event_time(call.start_ms + offset),
+                STRICT_EXTRA_FIELD: f"{index}"}
+        if cause:
+            body["metaData"] = {"causeCode": cause[0], "sipCode": cause[2], "causeCodeDescription": cause[1]}
+        return body
 
     def _cdr_delivery(self, call):
         _, status, agent_status, customer_status, cause = call.outcome
@@ -207,7 +231,7 @@ class Simulator:
         waiting = (end - talk - answers["agent"]) if "agent" in answers else 0
         recorded = any(event_type == "RECORD" for _, event_type, *_ in steps)
         cdr = {
-            "vmSessionId": call.vm_session_id, "clientCorrelationId": call.reference,
+            "vmSessionId": call.vm_session_id, "clientCorrelationId": call.correlation_id,
             "customerId": call.customer_id, "callType": "OUTBOUND", "callerId": call.caller_id,
             "callerNumber": call.legs["agent"]["participantAddress"],
             "destinationNumber": call.legs["customer"]["participantAddress"],
@@ -220,6 +244,10 @@ class Simulator:
             "recordingURL": call.recording_url if recorded else None,
             "participants": _cdr_participants(call, agent_status, customer_status),
         }
+        if call.strict:
+            # The spec shows no CDR at all: no id of the call, optional fields absent, an unknown one present.
+            cdr = {name: value for name, value in cdr.items() if name not in STRICT_CDR_ABSENT and value is not None}
+            cdr[STRICT_EXTRA_FIELD] = "cdr"
         return self._delivery(call, "CDR", cdr)
 
     def _delivery(self, call, event_type, payload):
@@ -233,14 +261,16 @@ class Simulator:
 
 
 def _disorder(events):
-    """0500: swap each leg's Ringing and Answer, and deliver the customer's Answer a second time."""
+    """0500 (and every call in strict mode): swap each leg's Ringing and Answer, and deliver the customer's
+    Answer a second time."""
     position = {(e["participantAddress"], e["event"]): i for i, e in enumerate(events)}
     for address in {e["participantAddress"] for e in events}:
         ringing, answer = position.get((address, "Ringing")), position.get((address, "Answer"))
         if ringing is not None and answer is not None:
             events[ringing], events[answer] = events[answer], events[ringing]
-    customer_answer = max(i for i, e in enumerate(events) if e["event"] == "Answer")
-    events.insert(customer_answer + 1, events[customer_answer])
+    answers = [i for i, e in enumerate(events) if e["event"] == "Answer"]
+    if len(answers) > 1:
+        events.insert(answers[-1] + 1, events[answers[-1]])
     return events
 
 

@@ -1,6 +1,7 @@
 from flask import Blueprint, abort, current_app, render_template, url_for
 
 from webapp.auth.decorators import role_required
+from webapp.settings import checks
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -25,8 +26,11 @@ def callback_urls():
         "citcall": [("Miscall, SMS and SMS OTP callback (JSON POST)", absolute("callbacks.citcall"))],
         "masking": [("Callable API DLR (GET)", absolute("callbacks.masking"))],
         "airtel": [
-            ("callBackURLs eventType ALL (sent with every call)", absolute("callbacks.airtel", kind="events")),
-            ("callBackURLs eventType CDR (sent with every call)", absolute("callbacks.airtel", kind="cdr")),
+            # Each call's request names its own URLs (this one plus "/<the call's reference>"), so a callback
+            # without any id is still tied to its call; the domain is what Airtel must whitelist.
+            ("callBackURLs eventType ALL (each call adds /<its reference>)",
+             absolute("callbacks.airtel", kind="events")),
+            ("callBackURLs eventType CDR (each call adds /<its reference>)", absolute("callbacks.airtel", kind="cdr")),
         ],
         "oca": [],
     }
@@ -52,7 +56,8 @@ def providers():
 @bp.route("/providers/<name>/check", methods=["POST"])
 @role_required("supervisor")
 def check_provider(name):
-    """Live "test connection": one harmless authenticated call to the provider, logged like any other."""
+    """Live "test connection": one harmless authenticated call to the provider, logged like any other; the
+    page lists which facts its answer proved (webapp.settings.checks)."""
     from webapp.providers import REGISTRY, client_for
     from webapp.providers.base import CheckResult, ProviderError
 
@@ -62,4 +67,5 @@ def check_provider(name):
         result = client_for(name).check()
     except ProviderError as exc:
         result = CheckResult(ok=False, summary=exc.message, details={"code": exc.code})
-    return render_template("settings/_provider_check.html", p={"name": name}, result=result)
+    return render_template("settings/_provider_check.html", p={"name": name}, result=result,
+                           facts=checks.facts(name, result))
