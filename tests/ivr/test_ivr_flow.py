@@ -21,6 +21,7 @@ from tests.ivr.helpers import (
     settle,
     upload_audio,
 )
+from tests.conftest import USE_PG
 from tests.ivr.mp3 import mp3
 from webapp.campaigns import audio, ivr, service
 from webapp.dispatch.dispatcher import dispatcher_for
@@ -364,3 +365,51 @@ def test_demo_seeder_adds_the_outcome_numbers_once(ctx, users):
     ivr.seed_demo(users["admin"])
     demo_list = ContactList.get(ContactList.name == ivr.DEMO_LIST[0])
     assert sorted(m.contact.phone[-4:] for m in demo_list.memberships) == ["0000", "0002", "0480", "0486"]
+
+
+@pytest.mark.skipif(USE_PG, reason="the lock is SQLite's (a read snapshot that cannot be upgraded to write)")
+def test_polling_while_another_connection_writes_is_not_locked_out(app, users, sandbox):
+    """A burst: callbacks and web requests commit on their own connections while a polling run writes."""
+    import threading
+
+    from webapp.extensions import db
+    from webapp.models import AuditLog
+
+    stop = threading.Event()
+
+    def write_elsewhere():
+        with app.app_context(), db.connection_context():
+            while not stop.is_set():
+                AuditLog.create(action="burst")
+                time.sleep(0.002)
+
+    with app.app_context():
+        campaign = ivr_campaign(users["admin"], [make_list("L", [f"+62812345{n:02d}0000" for n in range(10, 15)]).id])
+        service.launch(campaign)
+        place_calls(app)
+        sandbox.flush()
+        sandbox.configure(SANDBOX_LATENCY_MS=20)
+        writer = threading.Thread(target=write_elsewhere)
+        writer.start()
+        try:
+            assert ivr.poll_call_status(app) == 5
+        finally:
+            stop.set()
+            writer.join()
+            sandbox.configure(SANDBOX_LATENCY_MS=0)
+        assert {s.state for s in sends(campaign)} == {"delivered"}
+
+
+def test_call_status_polls_are_logged_against_their_call(app, users, sandbox):
+    from webapp.models import ChannelLog
+
+    with app.app_context():
+        campaign = ivr_campaign(users["admin"], [make_list("L", NUMBERS).id])
+        service.launch(campaign)
+        place_calls(app)
+        sandbox.flush()
+        assert ivr.poll_call_status(app) == 3
+        polls = list(ChannelLog.select().where(ChannelLog.operation == "call_status"))
+        refs = {s.id: s.provider_ref for s in sends(campaign)}
+        assert len(polls) == 3 and {row.send_id for row in polls} == set(refs)
+        assert all(row.url.endswith(refs[row.send_id]) for row in polls)

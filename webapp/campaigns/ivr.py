@@ -31,7 +31,7 @@ from webapp.dispatch.updates import apply_update
 from webapp.extensions import db
 from webapp.models import AudioFile, Campaign, Contact, OcaIvr, OcaNumber, Send, utcnow
 from webapp.providers import client_for, oca, shared_client
-from webapp.providers.base import ProviderError
+from webapp.providers.base import ProviderError, serving
 
 log = logging.getLogger(__name__)
 
@@ -270,9 +270,12 @@ def poll_call_status(app, now=None):
            .order_by(Send.updated_at).limit(POLL_BATCH))
     client = shared_client(PROVIDER, app)
     checked = 0
-    for send in due:
+    # Read every due row before writing: an SQLite read cursor left open across a write fails with
+    # "database is locked" as soon as another connection has committed in between.
+    for send in list(due):
         try:
-            status = client.call_status(send.provider_ref)
+            with serving(send.id):
+                status = client.call_status(send.provider_ref)
         except ProviderError as exc:
             log.warning("call-status for send %s failed: %s", send.id, exc)
             if exc.retryable or exc.code == "timeout":

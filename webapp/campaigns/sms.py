@@ -15,7 +15,7 @@ from webapp.extensions import db
 from webapp.models import Campaign, InboxMessage, ProviderStatus, Send, utcnow
 from webapp.phones import PhoneError, to_e164
 from webapp.providers import shared_client
-from webapp.providers.base import ProviderError
+from webapp.providers.base import ProviderError, serving
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +103,11 @@ def poll_masking_reports(app, now=None):
            .order_by(Send.updated_at).limit(REPORT_BATCH))
     client = shared_client("masking", app)
     checked = 0
-    for send in due:
+    # Rows read before any write: an open SQLite read cursor makes the writes fail with "database is locked".
+    for send in list(due):
         try:
-            report = client.report(send.provider_ref)
+            with serving(send.id):
+                report = client.report(send.provider_ref)
         except ProviderError as exc:
             log.warning("report for send %s failed: %s", send.id, exc)
             break
