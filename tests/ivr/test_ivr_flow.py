@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.conftest import USE_PG
 from tests.ivr.helpers import (
     CALLER,
     PROMO,
@@ -21,7 +22,6 @@ from tests.ivr.helpers import (
     settle,
     upload_audio,
 )
-from tests.conftest import USE_PG
 from tests.ivr.mp3 import mp3
 from webapp.campaigns import audio, ivr, service
 from webapp.dispatch.dispatcher import dispatcher_for
