@@ -7,6 +7,7 @@ from flask import current_app, url_for
 from peewee import JOIN
 
 from webapp.campaigns import message
+from webapp.campaigns.inbox import poll_masking_inbox  # noqa: F401  (a polling job of this module's family)
 from webapp.campaigns.service import KindSpec, register_kind
 from webapp.dispatch import states
 from webapp.dispatch.registry import Outcome, Sender, SkipSend, register_sender
@@ -140,33 +141,6 @@ def low_balance(config):
     status = masking_status()
     threshold = float(config.get("MASKING_LOW_BALANCE", 0) or 0)
     return status is not None and status.balance is not None and status.balance < threshold
-
-
-def poll_masking_inbox(app):
-    """Store new inbound SMS; a STOP / BERHENTI reply opts its sender out."""
-    from webapp.contacts.optouts import handle_inbound_sms
-    from webapp.models import Contact
-
-    try:
-        messages = shared_client("masking", app).inbox()
-    except ProviderError as exc:
-        log.warning("inbox poll failed: %s", exc)
-        return 0
-    known = {row.external_id for row in InboxMessage.select(InboxMessage.external_id)
-             .where((InboxMessage.provider == "masking")
-                    & InboxMessage.external_id.in_([str(m.id) for m in messages]))}
-    stored = 0
-    for item in messages:
-        if str(item.id) in known:
-            continue
-        with db.atomic():
-            contact = Contact.get_or_none(Contact.phone == item.sender_e164)
-            opted = handle_inbound_sms(item.sender_e164, item.text)
-            InboxMessage.create(provider="masking", external_id=str(item.id), sender=item.sender_e164,
-                                text=item.text, received_at=item.received_at, opted_out=opted,
-                                contact_id=contact.id if contact else None)
-        stored += 1
-    return stored
 
 
 # --- contact timeline ---------------------------------------------------------------------------------------
