@@ -44,7 +44,11 @@ def not_understood():
     return [m.raw for m in InboxMessage.select().where(~InboxMessage.understood).order_by(InboxMessage.id)]
 
 
-@pytest.mark.parametrize("shape", [name for name in INBOX_SHAPES if name != "html-error"])
+# Answers that hold no message at all, and the raw lines each leaves.
+GARBAGE = {"html-error": 3, "json-error": 1}
+
+
+@pytest.mark.parametrize("shape", [name for name in INBOX_SHAPES if name not in GARBAGE])
 def test_every_inbox_shape_is_read_and_stop_opts_out(shape, shaped, app, sandbox_server):
     shaped(shape)
     with app.app_context():
@@ -78,21 +82,25 @@ def test_strict_inbox_without_ids_or_header_still_opts_out(word, sandbox_mode, a
         assert not not_understood()
 
 
-def test_an_answer_that_is_no_inbox_is_kept_counted_shown_and_logged(shaped, app, auth, client, caplog,
-                                                                     sandbox_server):
-    shaped("html-error")
+@pytest.mark.parametrize("shape, needle", [("html-error", "&lt;b&gt;Warning&lt;/b&gt;:  mysqli_connect()"),
+                                           ("json-error", "Server sibuk, coba lagi nanti")])
+def test_an_answer_that_is_no_inbox_is_kept_counted_shown_and_logged(shape, needle, shaped, app, auth, client,
+                                                                     caplog, sandbox_server):
+    shaped(shape)
     text_in(sandbox_server, "6281234567000", "STOP")
     with app.app_context(), caplog.at_level(logging.WARNING, logger="webapp.campaigns.inbox"):
         assert sms.poll_masking_inbox(app) == 0
         assert sms.poll_masking_inbox(app) == 0
+        assert not is_opted_out(MEMBER)
         lines = not_understood()
-    assert len(lines) == 3 and "Gagal koneksi database" in lines[-1]
+    count = GARBAGE[shape]
+    assert len(lines) == count
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 3 and "not understood" in warnings[0]  # once per line, not once per poll
+    assert len(warnings) == count and "not understood" in warnings[0]  # once per line, not once per poll
     auth.login("agent")
     page = client.get("/inbox/").get_data(as_text=True)
-    assert "3 lines not understood" in page
-    assert "&lt;b&gt;Warning&lt;/b&gt;:  mysqli_connect()" in page  # shown as text, never as markup
+    assert f"{count} line{'s' if count > 1 else ''} not understood" in page
+    assert needle in page  # the raw text, shown as text, never as markup
     assert "No inbound messages yet." in page
 
 

@@ -226,6 +226,7 @@ INBOX_SHAPES = {
     "gammu": _gammu,
     "notice": lambda rows: PHP_NOTICE + "\n" + INBOX_SHAPES["csv"](rows),
     "html-error": lambda rows: PHP_ERROR_PAGE,
+    "json-error": lambda rows: json.dumps({"status": "error", "message": "Server sibuk, coba lagi nanti"}),
 }
 
 
