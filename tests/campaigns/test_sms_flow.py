@@ -9,7 +9,7 @@ import requests
 from tests.campaigns.helpers import launch, make_list, sms_campaign
 from webapp.campaigns import service, sms
 from webapp.dispatch.dispatcher import drain
-from webapp.models import CallbackEvent, Campaign, InboxMessage, ProviderStatus, Send, utcnow
+from webapp.models import CallbackEvent, Campaign, ChannelLog, InboxMessage, ProviderStatus, Send, utcnow
 
 NUMBERS = ["+6281234560000", "+6281234561000", "+6281234560050", "+6281234560052", "+6281234562000"]
 
@@ -108,6 +108,9 @@ def test_lost_dlr_is_found_by_polling_report_php(sandbox, users, app):
         later = utcnow() + timedelta(minutes=5)
         assert sms.poll_masking_reports(app, now=later) == 1
         assert Send.get_by_id(send.id).state == "delivered"
+        # The poll is in the provider log of this send, next to the send request itself.
+        assert [(row.operation, row.send_id) for row in ChannelLog.select().order_by(ChannelLog.id)] == [
+            ("send", send.id), ("report", send.id)]
 
 
 def test_citcall_blast_stores_price_and_currency(sandbox, users, app):

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.conftest import USE_PG
 from tests.ivr.helpers import (
     CALLER,
     PROMO,
@@ -106,16 +107,18 @@ def test_upload_compose_call_poll_results(app, auth, client, sandbox):
         assert (stats.calls, stats.answered, stats.answer_rate, stats.reached) == (3, 2, 66.7, 2)
         assert (stats.average_talk, stats.billable_minutes) == (6, 2)
         assert dict(stats.causes) == {"NORMAL_CLEARING": 2, "USER_BUSY": 1}
-        question, total, choices = stats.questions[0]
-        assert question.startswith("Apakah Anda puas") and total == 2
-        assert [(c.key, c.title, c.count, c.percent) for c in choices] == [
+        menu, rating = stats.questions
+        assert menu.question.startswith("Apakah Anda puas") and (menu.kind, menu.responses) == ("choice", 2)
+        assert [(c.key, c.title, c.count, c.percent) for c in menu.choices] == [
             ("1", "Puas", 1, 50.0), ("2", "Tidak Puas", 1, 50.0)]
+        assert (rating.kind, rating.responses, rating.average) == ("rating", 2, 3.5)
 
     detail_page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
     assert 'IVR “Survey Kepuasan” from 02180602000' in detail_page
     assert '<strong data-stat="answer-rate">66.7%</strong>' in detail_page
     assert '<strong data-stat="billable-minutes">2 min</strong>' in detail_page
-    assert '<td data-keypress="2">1 (50.0%)</td>' in detail_page
+    assert '<td data-keypress="2" data-answer="q1-2">1 (50.0%)</td>' in detail_page
+    assert '<strong data-stat="q2-average">3.5</strong> of 5' in detail_page
     assert '<td data-cause="USER_BUSY">1</td>' in detail_page
     progress = auth.htmx("GET", f"/campaigns/{campaign.id}", headers={"HX-Target": "campaign-progress"})
     assert 'data-stat="answer-rate"' in progress.get_data(as_text=True)
@@ -364,3 +367,74 @@ def test_demo_seeder_adds_the_outcome_numbers_once(ctx, users):
     ivr.seed_demo(users["admin"])
     demo_list = ContactList.get(ContactList.name == ivr.DEMO_LIST[0])
     assert sorted(m.contact.phone[-4:] for m in demo_list.memberships) == ["0000", "0002", "0480", "0486"]
+
+
+@pytest.mark.skipif(USE_PG, reason="the lock is SQLite's (a read snapshot that cannot be upgraded to write)")
+def test_polling_while_another_connection_writes_is_not_locked_out(app, users, sandbox):
+    """A burst: callbacks and web requests commit on their own connections while a polling run writes."""
+    import threading
+
+    from webapp.extensions import db
+    from webapp.models import AuditLog
+
+    stop = threading.Event()
+
+    def write_elsewhere():
+        with app.app_context(), db.connection_context():
+            while not stop.is_set():
+                AuditLog.create(action="burst")
+                time.sleep(0.002)
+
+    with app.app_context():
+        campaign = ivr_campaign(users["admin"], [make_list("L", [f"+62812345{n:02d}0000" for n in range(10, 15)]).id])
+        service.launch(campaign)
+        place_calls(app)
+        sandbox.flush()
+        sandbox.configure(SANDBOX_LATENCY_MS=20)
+        writer = threading.Thread(target=write_elsewhere)
+        writer.start()
+        try:
+            assert ivr.poll_call_status(app) == 5
+        finally:
+            stop.set()
+            writer.join()
+            sandbox.configure(SANDBOX_LATENCY_MS=0)
+        assert {s.state for s in sends(campaign)} == {"delivered"}
+
+
+def test_call_status_polls_are_logged_against_their_call(app, users, sandbox):
+    from webapp.models import ChannelLog
+
+    with app.app_context():
+        campaign = ivr_campaign(users["admin"], [make_list("L", NUMBERS).id])
+        service.launch(campaign)
+        place_calls(app)
+        sandbox.flush()
+        assert ivr.poll_call_status(app) == 3
+        polls = list(ChannelLog.select().where(ChannelLog.operation == "call_status"))
+        refs = {s.id: s.provider_ref for s in sends(campaign)}
+        assert len(polls) == 3 and {row.send_id for row in polls} == set(refs)
+        assert all(row.url.endswith(refs[row.send_id]) for row in polls)
+
+
+def test_menu_totals_of_zero_and_every_question_in_the_stats(app, auth, users, client, sandbox_mode, sandbox):
+    """Strict mode lists every menu key with its total (0 when not pressed): 0 counts as 0, not as a press."""
+    with app.app_context():
+        campaign = ivr_campaign(users["admin"], [make_list("L", ["+6281234560000", "+6281234561000",
+                                                                  "+6281234560002"]).id])
+        service.launch(campaign)
+        settle(app, sandbox)
+        answers = [s.detail["result"][0]["answer"] for s in sends(campaign)]
+        if sandbox_mode == "strict":
+            assert [len(a) for a in answers] == [2, 2, 2] and {c["total"] for a in answers for c in a} == {0, 1}
+        menu, rating = ivr.stats(campaign).questions
+        assert [(c.key, c.count, c.percent) for c in menu.choices] == [("1", 2, 66.7), ("2", 1, 33.3)]
+        assert menu.responses == 3
+        assert (rating.kind, rating.average) == ("rating", 4.0)
+        assert [(c.key, c.count) for c in rating.choices] == [("1", 0), ("2", 1), ("3", 0), ("4", 0), ("5", 2)]
+    auth.login("supervisor")
+    page = client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    assert 'data-answer="q1-1">2 (66.7%)</td>' in page and 'data-answer="q1-2">1 (33.3%)</td>' in page
+    assert 'data-answer="q2-5">2 (66.7%)</td>' in page and '<strong data-stat="q2-average">4.0</strong>' in page
+    calls_page = client.get(f"/campaigns/{campaign.id}/calls").get_data(as_text=True)
+    assert calls_page.count("1 · Puas") == 2 and calls_page.count("2 · Tidak Puas") == 1  # total 0 is not shown

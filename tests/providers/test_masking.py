@@ -75,7 +75,7 @@ def one_failed_row(result):
 
 
 def empty(result):
-    assert result == []
+    assert (result.messages, result.not_understood) == ([], [])
 
 
 def inbound(sandbox):
@@ -206,23 +206,64 @@ def test_balance_unparseable(body):
 
 
 STOP = InboxMessage("7", "+628123450000", "STOP", datetime(2025, 1, 2, 0, 0, 0))
+NO_ID_STOP = InboxMessage("", "+628123450000", "STOP", datetime(2025, 1, 2, 0, 0, 0))
+HI = InboxMessage("8", "+628123450000", "Hi, there", datetime(2025, 1, 2))
+GAMMU_ROW = ('{"UpdatedInDB":"2025-01-03 09:00:00","ReceivingDateTime":"2025-01-02 07:00:00","Text":"0053",'
+             '"SenderNumber":"+628123450000","SMSCNumber":"+6281100000","TextDecoded":"STOP","ID":7,'
+             '"RecipientID":"modem1","Processed":false}')
 
 
+# Shapes a collocation-modem inbox may answer (the format is not public): read by content, in any order.
 @pytest.mark.parametrize("body, expected", [
     ("id,sender,message,datetime\n7,628123450000,STOP,2025-01-02 07:00:00\n", [STOP]),
     ("7,628123450000,STOP,2025-01-02 07:00:00", [STOP]),
     ("7,08123450000,STOP,2025/01/02-07:00:00\r\n", [STOP]),
-    ('8,628123450000,"Hi, there",02-01-2025 07:00:00',
-     [InboxMessage("8", "+628123450000", "Hi, there", datetime(2025, 1, 2))]),
-    ("garbage\n7,628123450000,STOP\n7,not-a-phone,STOP,2025-01-02 07:00:00\n"
-     "7,628123450000,STOP,yesterday\n7,628123450000,STOP,2025-01-02 07:00:00,extra\n"
-     "7,628123450000,STOP,2025-01-02 07:00:00", [STOP]),
-    ("<html><body>Not Found</body></html>", []),
-    ('"unterminated\n7,628123450000,STOP,2025-01-02 07:00:00', []),
+    ('8,628123450000,"Hi, there",02-01-2025 07:00:00', [HI]),
+    ("8,628123450000,Hi, there,02-01-2025 07:00:00", [HI]),  # unquoted text cut by the separator, joined back
+    ("02-01-2025 07:00:00;08123450000;STOP", [NO_ID_STOP]),
+    ("+62 812-345-0000\tSTOP\t2025-01-02T07:00:00+07:00\t7", [STOP]),
+    ('"7"|"02/01/2025 07:00:00"|"628123450000"|"STOP"', [STOP]),
+    ("7|2025-01-02 07:00|628123450000|STOP", [STOP]),
+    ("628123450000;STOP;2025-01-02;07:00:00", [NO_ID_STOP]),  # date and time in two columns
+    ('[{"id":"7","from":"+628123450000","text":"STOP","received_at":"2025-01-02T00:00:00Z"}]', [STOP]),
+    ('[["628123450000","2025-01-02 07:00:00","STOP"]]', [NO_ID_STOP]),
+    ('{"status":"ok","data":[' + GAMMU_ROW + ']}', [STOP]),  # names break the ties: SMSC, UpdatedInDB
+    ("No;Tanggal;Pengirim;Isi\n7;2025-01-02 07:00:00;628123450000;STOP", [STOP]),
+    ("sender,message,id,datetime\n628123450000,123,7,2025-01-02 07:00:00",  # the header says which is the id
+     [InboxMessage("7", "+628123450000", "123", datetime(2025, 1, 2))]),
+    ("7,628123450000,1,2025-01-02 07:00:00", [InboxMessage("7", "+628123450000", "1", datetime(2025, 1, 2))]),
+    ("628123450000,STOP", [InboxMessage("", "+628123450000", "STOP", None)]),
     ("", []),
 ])
-def test_inbox_bodies_never_crash(body, expected):
-    assert parse_inbox(body) == expected
+def test_inbox_shapes(body, expected):
+    answer = parse_inbox(body)
+    assert (answer.messages, answer.not_understood) == (expected, [])
+
+
+# Nothing is dropped: what cannot be read comes back raw, next to the messages that could.
+@pytest.mark.parametrize("body, expected, raw", [
+    ("<html><body>Not Found</body></html>", [], ["<html><body>Not Found</body></html>"]),
+    ("<br />\n<b>Warning</b>: mysqli_connect(): Connection refused in <b>inbox.php</b><br />\nGagal koneksi",
+     [], ["<br />", "<b>Warning</b>: mysqli_connect(): Connection refused in <b>inbox.php</b><br />", "Gagal koneksi"]),
+    ('{"status":"error","message":"Tidak ada akses"}', [], ['{"status": "error", "message": "Tidak ada akses"}']),
+    ("garbage\n7,not-a-phone,STOP,2025-01-02 07:00:00\n7,628123450000,STOP,2025-01-02 07:00:00", [STOP],
+     ["garbage", "7,not-a-phone,STOP,2025-01-02 07:00:00"]),
+    ('"unterminated\n7,628123450000,STOP,2025-01-02 07:00:00', [STOP], ['"unterminated']),
+    ("[1, 2]", [], ["1", "2"]),
+    ("628123450000", [], ["628123450000"]),
+])
+def test_inbox_garbage_is_kept_raw(body, expected, raw):
+    answer = parse_inbox(body)
+    assert (answer.messages, answer.not_understood) == (expected, raw)
+
+
+def test_inbox_keys_tell_repeated_messages_apart():
+    """Without ids, two identical STOPs in one answer are two messages, and the next poll gives the same keys."""
+    body = ("628123450000;STOP;2025-01-02 07:00:00\n628123450000;STOP;2025-01-02 07:00:00\n"
+            "628123450000;STOP;2025-01-02 07:00:01")
+    keys = [m.key for m in parse_inbox(body).messages]
+    assert len(set(keys)) == 3 and keys == [m.key for m in parse_inbox(body).messages]
+    assert [m.key for m in parse_inbox("7,628123450000,STOP,2025-01-02 07:00:00").messages] == ["7"]
 
 
 @pytest.mark.parametrize("text, coding, count", [

@@ -1,7 +1,7 @@
 from flask import render_template, request
 
-from webapp.campaigns import inbox_bp
-from webapp.models import Contact, InboxMessage
+from webapp.campaigns import inbox, inbox_bp
+from webapp.models import Contact
 
 PER_PAGE = 50
 
@@ -9,7 +9,9 @@ PER_PAGE = 50
 @inbox_bp.route("/")
 def index():
     page = max(1, request.args.get("page", 1, type=int))
-    rows = list(InboxMessage.select().order_by(InboxMessage.id.desc()).paginate(page, PER_PAGE + 1))
+    rows = list(inbox.messages().paginate(page, PER_PAGE + 1))
     contacts = {c.id: c for c in Contact.select().where(Contact.id.in_([m.contact_id for m in rows if m.contact_id]))}
+    lines_count, lines = inbox.not_understood()
     return render_template("campaigns/inbox.html", messages=rows[:PER_PAGE], contacts=contacts, page=page,
-                           has_next=len(rows) > PER_PAGE)
+                           has_next=len(rows) > PER_PAGE, not_understood_count=lines_count,
+                           not_understood=lines)

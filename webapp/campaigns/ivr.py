@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from flask import current_app, url_for
 from peewee import JOIN
 
+from webapp.campaigns import ivr_results
 from webapp.campaigns.compose import launch_from_form, list_ids_from, read_when
 from webapp.campaigns.service import CampaignError, KindSpec, register_kind
 from webapp.dispatch import states
@@ -31,7 +32,7 @@ from webapp.dispatch.updates import apply_update
 from webapp.extensions import db
 from webapp.models import AudioFile, Campaign, Contact, OcaIvr, OcaNumber, Send, utcnow
 from webapp.providers import client_for, oca, shared_client
-from webapp.providers.base import ProviderError
+from webapp.providers.base import ProviderError, serving
 
 log = logging.getLogger(__name__)
 
@@ -270,9 +271,12 @@ def poll_call_status(app, now=None):
            .order_by(Send.updated_at).limit(POLL_BATCH))
     client = shared_client(PROVIDER, app)
     checked = 0
-    for send in due:
+    # Read every due row before writing: an SQLite read cursor left open across a write fails with
+    # "database is locked" as soon as another connection has committed in between.
+    for send in list(due):
         try:
-            status = client.call_status(send.provider_ref)
+            with serving(send.id):
+                status = client.call_status(send.provider_ref)
         except ProviderError as exc:
             log.warning("call-status for send %s failed: %s", send.id, exc)
             if exc.retryable or exc.code == "timeout":
@@ -348,14 +352,6 @@ def billable_minutes(talk_seconds):
 
 
 @dataclass
-class Choice:
-    key: str
-    title: str
-    count: int
-    percent: float
-
-
-@dataclass
 class IvrStats:
     calls: int = 0  # calls that ended (answered or not)
     answered: int = 0
@@ -364,7 +360,7 @@ class IvrStats:
     talk_seconds: int = 0
     billable_minutes: int = 0
     causes: list = field(default_factory=list)  # [(hangup cause, calls)], most frequent first
-    questions: list = field(default_factory=list)  # [(question, responses, [Choice])]
+    questions: list = field(default_factory=list)  # [ivr_results.QuestionStats], every question in IVR order
 
     @property
     def answer_rate(self):
@@ -376,11 +372,11 @@ class IvrStats:
 
 
 def stats(campaign):
-    """Answer rate, talk time, billable minutes, hangup causes and keypresses of a campaign's ended calls."""
+    """Answer rate, talk time, billable minutes, hangup causes and the answers to every IVR question."""
     rows = (Send.select(Send.state, Send.details, Send.to_number)
             .where((Send.campaign_id == campaign.id) & Send.provider_ref.is_null(False)
                    & Send.state.in_([states.DELIVERED, states.FAILED])).tuples())
-    result, causes, reached, questions = IvrStats(recipients=campaign.recipients), Counter(), set(), {}
+    result, causes, reached, results = IvrStats(recipients=campaign.recipients), Counter(), set(), []
     for state, details, phone in rows.iterator():
         detail = json.loads(details or "{}")
         talk = int(detail.get("talk_duration") or 0)
@@ -392,19 +388,10 @@ def stats(campaign):
             continue
         result.answered += 1
         reached.add(phone)
-        for item in detail.get("result") or []:
-            if item.get("type") == "multiple_choice":
-                counter = questions.setdefault(item.get("question") or "", Counter())
-                for answer in item.get("answer") or []:
-                    if isinstance(answer, dict):
-                        counter[(str(answer.get("key", "")), str(answer.get("title", "")))] += int(
-                            answer.get("total") or 1)
+        results.append(detail.get("result") or [])
     result.reached = len(reached)
     result.causes = causes.most_common()
-    for question, counter in questions.items():
-        total = sum(counter.values())
-        choices = [Choice(key, title, n, round(100 * n / total, 1)) for (key, title), n in sorted(counter.items())]
-        result.questions.append((question, total, choices))
+    result.questions = ivr_results.summarise(results)
     return result
 
 
@@ -415,6 +402,8 @@ def answers(detail):
         texts, recordings = [], []
         for answer in item.get("answer") or []:
             if isinstance(answer, dict):
+                if not ivr_results.pressed(answer):
+                    continue  # a menu key listed with total 0: offered, not pressed
                 texts.append(f"{answer.get('key', '')} · {answer.get('title', '')}".strip(" ·"))
             elif item.get("type") == "record_speach" and str(answer).startswith(("https://", "http://")):
                 recordings.append(str(answer))

@@ -7,6 +7,7 @@ from flask import current_app, url_for
 from peewee import JOIN
 
 from webapp.campaigns import message
+from webapp.campaigns.inbox import poll_masking_inbox  # noqa: F401  (a polling job of this module's family)
 from webapp.campaigns.service import KindSpec, register_kind
 from webapp.dispatch import states
 from webapp.dispatch.registry import Outcome, Sender, SkipSend, register_sender
@@ -15,7 +16,7 @@ from webapp.extensions import db
 from webapp.models import Campaign, InboxMessage, ProviderStatus, Send, utcnow
 from webapp.phones import PhoneError, to_e164
 from webapp.providers import shared_client
-from webapp.providers.base import ProviderError
+from webapp.providers.base import ProviderError, serving
 
 log = logging.getLogger(__name__)
 
@@ -103,9 +104,11 @@ def poll_masking_reports(app, now=None):
            .order_by(Send.updated_at).limit(REPORT_BATCH))
     client = shared_client("masking", app)
     checked = 0
-    for send in due:
+    # Rows read before any write: an open SQLite read cursor makes the writes fail with "database is locked".
+    for send in list(due):
         try:
-            report = client.report(send.provider_ref)
+            with serving(send.id):
+                report = client.report(send.provider_ref)
         except ProviderError as exc:
             log.warning("report for send %s failed: %s", send.id, exc)
             break
@@ -138,33 +141,6 @@ def low_balance(config):
     status = masking_status()
     threshold = float(config.get("MASKING_LOW_BALANCE", 0) or 0)
     return status is not None and status.balance is not None and status.balance < threshold
-
-
-def poll_masking_inbox(app):
-    """Store new inbound SMS; a STOP / BERHENTI reply opts its sender out."""
-    from webapp.contacts.optouts import handle_inbound_sms
-    from webapp.models import Contact
-
-    try:
-        messages = shared_client("masking", app).inbox()
-    except ProviderError as exc:
-        log.warning("inbox poll failed: %s", exc)
-        return 0
-    known = {row.external_id for row in InboxMessage.select(InboxMessage.external_id)
-             .where((InboxMessage.provider == "masking")
-                    & InboxMessage.external_id.in_([str(m.id) for m in messages]))}
-    stored = 0
-    for item in messages:
-        if str(item.id) in known:
-            continue
-        with db.atomic():
-            contact = Contact.get_or_none(Contact.phone == item.sender_e164)
-            opted = handle_inbound_sms(item.sender_e164, item.text)
-            InboxMessage.create(provider="masking", external_id=str(item.id), sender=item.sender_e164,
-                                text=item.text, received_at=item.received_at, opted_out=opted,
-                                contact_id=contact.id if contact else None)
-        stored += 1
-    return stored
 
 
 # --- contact timeline ---------------------------------------------------------------------------------------

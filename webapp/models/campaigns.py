@@ -71,6 +71,10 @@ class InboxMessage(BaseModel):
     contact_id = IntegerField(null=True)
     # True when this message opted its sender out (STOP / BERHENTI).
     opted_out = BooleanField(default=False)
+    # The line (or JSON item) as the provider wrote it.
+    raw = TextField(default="")
+    # False for a line that is no message the parser could read: kept raw and shown, never dropped.
+    understood = BooleanField(default=True)
 
     class Meta:
         indexes = ((("provider", "external_id"), True),)

@@ -4,6 +4,7 @@ A client never touches the database. It reports each HTTP exchange to a ``log_si
 sink writes a ChannelLog row linked to the current send), with every credential value redacted first.
 """
 import base64
+import contextlib
 import contextvars
 import json
 import re
@@ -18,6 +19,16 @@ DEFAULT_TIMEOUT = (3.05, 20)
 REDACTED = "***"
 # The send a request serves, set by the dispatcher around each send so channel logs link to it.
 current_send_id = contextvars.ContextVar("current_send_id", default=None)
+
+
+@contextlib.contextmanager
+def serving(send_id):
+    """Link the exchanges made inside to a send: polls (call status, report) as well as the send itself."""
+    token = current_send_id.set(send_id)
+    try:
+        yield
+    finally:
+        current_send_id.reset(token)
 
 
 class ProviderError(Exception):

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from webapp import phones
 from webapp.providers.base import BaseClient, CallbackInvalid, CheckResult, ProviderError, StatusUpdate
+from webapp.providers.masking_inbox import InboxAnswer, InboxMessage, parse_inbox  # noqa: F401  (the surface)
 
 # Send with the message in the query string (GET) or as a form (POST).
 SEND_GET_PATH = "send.php"
@@ -27,7 +28,7 @@ REPORT_PATH = "report.php"
 BALANCE_PATH = "balance.php"
 # Sends between two dates (form start/end as dd-mm-YYYY); the file format is not public.
 REPORTS_PATH = "reports_post.php"
-# Inbound SMS of a collocation modem; the format is not public (see parse_inbox).
+# Inbound SMS of a collocation modem; the format is not public (read by content: masking_inbox.py).
 INBOX_PATH = "inbox.php"
 # Every timestamp the provider writes is Jakarta local time (WIB).
 PROVIDER_TZ = ZoneInfo("Asia/Jakarta")
@@ -35,8 +36,6 @@ PROVIDER_TZ = ZoneInfo("Asia/Jakarta")
 BALANCE_TIME_FORMAT = "%Y/%m/%d-%H:%M:%S"
 # Date format reports_post.php expects (the spec's sample form uses PHP date("d-m-Y")).
 REPORTS_DATE_FORMAT = "%d-%m-%Y"
-# Timestamp layouts accepted in inbox lines: the simulator's first, then the provider's other known layouts.
-INBOX_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", BALANCE_TIME_FORMAT, "%d-%m-%Y %H:%M:%S", "%Y-%m-%d %H:%M")
 # The text body answered for a wrong username or password, on every authenticated endpoint.
 AUTH_FAILED_BODY = "Sorry anda tidak punya akses"
 
@@ -138,14 +137,6 @@ class ReportsResult:
     rows: list = field(default_factory=list)
 
 
-@dataclass
-class InboxMessage:
-    id: str
-    sender_e164: str
-    text: str
-    received_at: datetime  # naive UTC
-
-
 class Client(BaseClient):
     name = "masking"
 
@@ -191,6 +182,7 @@ class Client(BaseClient):
         return ReportsResult(text, _uniform_csv(text))
 
     def inbox(self):
+        """Inbound SMS as an InboxAnswer: the messages, and the lines that could not be read, kept raw."""
         text = self._text(self.request("inbox", "GET", INBOX_PATH, params=self._credentials()))
         return parse_inbox(text)
 
@@ -299,23 +291,6 @@ def _uniform_csv(text):
     if rows and len(rows[0]) > 1 and all(len(row) == len(rows[0]) for row in rows):
         return rows
     return []
-
-
-def parse_inbox(text):
-    """Inbound SMS from CSV lines "id,sender,message,datetime" (Jakarta time); an optional header line and
-    any line that does not parse (wrong column count, unknown sender or time) are skipped, never fatal."""
-    messages = []
-    for row in csv.reader(io.StringIO(text)):
-        if len(row) != 4:
-            continue
-        msg_id, sender, message, received = (cell.strip() for cell in row)
-        try:
-            messages.append(InboxMessage(
-                msg_id, phones.to_e164(sender), message, _jakarta_to_utc(received, INBOX_TIME_FORMATS),
-            ))
-        except ValueError:  # PhoneError is a ValueError too
-            continue
-    return messages
 
 
 def parse_callback(kind, payload):

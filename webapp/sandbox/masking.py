@@ -21,10 +21,13 @@ Lifecycle: until state.event_delay has passed report.php answers "Success Send" 
 that polls while the body says so); then the final status is decided, report.php answers it, and the DLR is
 fired as a GET to state.callback_url("masking/{token}") with session_id, error_code, error_message, msisdn.
 
-Inbox (format not public; this simulator defines it): inbox.php answers CSV lines "id,sender,message,datetime"
-after a header line, sender as 62..., datetime "YYYY-MM-DD HH:MM:SS" Jakarta time. Every message stays listed
-(ids are stable, so a poller must skip ids it has seen). Inject inbound SMS with the test-only
-`POST /masking/_sandbox/inbox` (form sender, message; sender as +62..., 62... or 08...), answered with the id.
+Inbox (format not public): by default inbox.php answers CSV lines "id,sender,message,datetime" after a header
+line, sender as 62..., datetime "YYYY-MM-DD HH:MM:SS" Jakarta time. A real gateway may answer otherwise, so
+SANDBOX_INBOX_SHAPE picks another shape (INBOX_SHAPES: separators, column orders, no id, quoting, JSON, a PHP
+notice before the data, an error page); strict mode answers "semicolon" (no header, no id, time first, 08...)
+unless a shape is set. Every message stays listed (a poller must skip what it has seen). Inject inbound SMS
+with the test-only `POST /masking/_sandbox/inbox` (form sender, message; sender as +62..., 62... or 08...),
+answered with the id.
 
 reports_post.php (format not public; defined here): CSV with a header
 "id,hp,message,segments,sent_at,code,detail" and one row per send whose Jakarta date is in [start, end].
@@ -33,9 +36,10 @@ import csv
 import hmac
 import io
 import itertools
+import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Response, current_app, request
 
@@ -83,6 +87,14 @@ DATE_FORMAT = "%d-%m-%Y"
 BALANCE_TIME_FORMAT = "%Y/%m/%d-%H:%M:%S"
 REPORT_HEADER = ("id", "hp", "message", "segments", "sent_at", "code", "detail")
 INBOX_HEADER = ("id", "sender", "message", "datetime")
+# The inbox shape strict mode answers when SANDBOX_INBOX_SHAPE is not set: the least a gateway may give.
+STRICT_INBOX_SHAPE = "semicolon"
+# A PHP notice as a misconfigured host prints it before the data (a line that is no message).
+PHP_NOTICE = ("<br />\n<b>Notice</b>:  Undefined index: page in <b>/var/www/masking/inbox.php</b> "
+              "on line <b>12</b><br />")
+# An answer with no message at all: the host's database is down.
+PHP_ERROR_PAGE = ("<br />\n<b>Warning</b>:  mysqli_connect(): (HY000/2002): Connection refused in "
+                  "<b>/var/www/masking/inbox.php</b> on line <b>4</b><br />\nGagal koneksi database")
 
 
 @dataclass
@@ -159,12 +171,63 @@ class Simulator(BaseSimulator):
     def receive(self, sender, text):
         with self.state.lock:
             message_id = str(next(self.inbox_ids))
-            self.inbox.append((message_id, sender, text, f"{jakarta_now():{TIME_FORMAT}}"))
+            self.inbox.append((message_id, sender, text, jakarta_now()))
         return message_id
 
-    def inbox_csv(self):
+    def inbox_body(self):
+        shape = self.state.setting("SANDBOX_INBOX_SHAPE") or (STRICT_INBOX_SHAPE if self.state.strict else "csv")
         with self.state.lock:
-            return to_csv(INBOX_HEADER, list(self.inbox))
+            rows = list(self.inbox)
+        return INBOX_SHAPES[shape](rows)
+
+
+def _delimited(rows, delimiter, header=None, quoting=csv.QUOTE_MINIMAL):
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n", quoting=quoting)
+    if header:
+        writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def _local(hp):
+    return "0" + hp[2:]
+
+
+def _spaced(hp):
+    """+62 812-3456-0000: how a person (or a spreadsheet) writes a number."""
+    rest = hp[2:]
+    return f"+62 {rest[:3]}-{rest[3:7]}-{rest[7:]}"
+
+
+def _utc_iso(local):
+    return local.replace(tzinfo=PROVIDER_TZ).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _gammu(rows):
+    """Rows of a Gammu SMSD inbox table (what collocation modem gateways commonly run), wrapped in JSON."""
+    return json.dumps({"status": "ok", "data": [
+        {"UpdatedInDB": f"{at:{TIME_FORMAT}}", "ReceivingDateTime": f"{at:{TIME_FORMAT}}",
+         "Text": text.encode("utf-16-be").hex().upper(), "SenderNumber": "+" + hp, "Coding": "Default_No_Compression",
+         "SMSCNumber": "+6281100000", "Class": -1, "TextDecoded": text, "ID": int(mid), "RecipientID": "modem1",
+         "Processed": False} for mid, hp, text, at in rows]})
+
+
+# inbox.php answer shapes: name -> rows [(id, sender 62..., text, Jakarta datetime)] -> body.
+INBOX_SHAPES = {
+    "csv": lambda rows: _delimited([(m, hp, t, f"{at:{TIME_FORMAT}}") for m, hp, t, at in rows], ",", INBOX_HEADER),
+    "semicolon": lambda rows: _delimited([(f"{at:%d-%m-%Y %H:%M:%S}", _local(hp), t) for _m, hp, t, at in rows], ";"),
+    "tab": lambda rows: _delimited([("+" + hp, t, at.isoformat() + "+07:00", m) for m, hp, t, at in rows], "\t"),
+    "pipe": lambda rows: _delimited([(m, f"{at:%d/%m/%Y %H:%M:%S}", _spaced(hp), t) for m, hp, t, at in rows], "|",
+                                    quoting=csv.QUOTE_ALL),
+    "json": lambda rows: json.dumps([{"id": m, "from": "+" + hp, "text": t, "received_at": _utc_iso(at)}
+                                     for m, hp, t, at in rows]),
+    "json-rows": lambda rows: json.dumps([[hp, f"{at:{TIME_FORMAT}}", t] for _m, hp, t, at in rows]),
+    "gammu": _gammu,
+    "notice": lambda rows: PHP_NOTICE + "\n" + INBOX_SHAPES["csv"](rows),
+    "html-error": lambda rows: PHP_ERROR_PAGE,
+    "json-error": lambda rows: json.dumps({"status": "error", "message": "Server sibuk, coba lagi nanti"}),
+}
 
 
 def jakarta_now():
@@ -260,7 +323,7 @@ def reports_post():
 def inbox():
     if not _authorized(request.args):
         return _text(AUTH_FAILED_BODY)
-    return _text(_simulator().inbox_csv())
+    return _text(_simulator().inbox_body())
 
 
 @bp.post("/_sandbox/inbox")

@@ -25,6 +25,8 @@ TEST NUMBERS, by the last four digits of to_number (e.g. 081234560000):
     0500  stays "submitted" forever (and keeps counting against the concurrency limit)
     0999  answered like 0000, but POST call answers like the docs' sample, whose id sits in "to_number"
           (a docs typo for call_id): {"success": true, "to_number": "<24 hex>"}
+Strict mode (state.strict): a multiple_choice answer lists every key of the menu with its total, 0 for the keys
+not pressed (the keys of the IVR's menu, e.g. [{"key": "1", ..., "total": 1}, {"key": "2", ..., "total": 0}]).
 Tests force any documented code on the next API request with `Simulator.fail_next(code)`, or the bare HTTP
 status of that code without a JSON body with `fail_next(code, bare=True)`. `Simulator.active_count()` and
 `Simulator.max_active_seen` report concurrent calls (now, and the most ever seen since reset()).
@@ -72,6 +74,14 @@ ENDED = frozenset({"answered", "failed"})
 
 def _choice(key, title):
     return [{"key": key, "title": title, "total": 1}]
+
+
+def _answer(kind, answers, keypress, every_key):
+    """A question's answer. every_key (strict mode): a menu lists all its keys with their totals, 0 for the keys
+    not pressed, as OCA's {key, title, total} items allow; by default only the pressed key is listed."""
+    if kind == "multiple_choice" and every_key:
+        return [{**answers[key][0], "total": int(key == keypress)} for key in answers]
+    return answers[keypress]
 
 
 @dataclass(frozen=True)
@@ -142,6 +152,7 @@ class Call:
     tta: int = 0
     hangup_cause: str = ""
     result: list = field(default_factory=list)
+    every_key: bool = False  # menus list every key with its total (strict mode)
 
     def advance(self, now):
         self.status = self.pending.pop(0)
@@ -157,7 +168,8 @@ class Call:
         self.call_end = self.call_start + timedelta(seconds=outcome.duration)
         if self.status == "answered":
             self.call_answer = self.call_start + timedelta(seconds=outcome.tta)
-            self.result = [{"question": question, "type": kind, "answer": answers[outcome.keypress]}
+            self.result = [{"question": question, "type": kind,
+                            "answer": _answer(kind, answers, outcome.keypress, self.every_key)}
                            for question, kind, answers in self.ivr.questions]
 
     def as_json(self):
@@ -215,6 +227,7 @@ class Simulator(BaseSimulator):
             if self.active_count() >= limit:
                 return None
             call = Call(secrets.token_hex(12), from_number, to_number, ivr, outcome, _now(), list(outcome.steps))
+            call.every_key = self.state.strict
             self.calls[call.call_id] = call
             self.max_active_seen = max(self.max_active_seen, self.active_count())
         if call.pending:
