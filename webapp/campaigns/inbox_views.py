@@ -2,13 +2,14 @@ from flask import render_template, request
 
 from webapp.campaigns import inbox_bp
 from webapp.models import Contact, InboxMessage
+from webapp.params import page_number
 
 PER_PAGE = 50
 
 
 @inbox_bp.route("/")
 def index():
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_number(request.args)
     rows = list(InboxMessage.select().order_by(InboxMessage.id.desc()).paginate(page, PER_PAGE + 1))
     contacts = {c.id: c for c in Contact.select().where(Contact.id.in_([m.contact_id for m in rows if m.contact_id]))}
     return render_template("campaigns/inbox.html", messages=rows[:PER_PAGE], contacts=contacts, page=page,
