@@ -98,7 +98,7 @@ def test_admin_creates_user_and_sees_errors(client, auth):
     response = auth.post("/settings/users/", data={"email": "new@example.com", "name": "New", "role": "agent",
                                                     "password": "short"})
     assert response.status_code == 422
-    assert "at least 10 characters" in response.get_data(as_text=True)
+    assert "at least 12 characters" in response.get_data(as_text=True)
     response = auth.post("/settings/users/", data={"email": "new@example.com", "name": "New", "role": "agent",
                                                     "password": "long-enough-pass"})
     assert response.status_code == 302
@@ -128,7 +128,7 @@ def test_cli_users(runner, app):
                                  "supervisor", "--password", "long-enough-pass"])
     assert result.exit_code == 0, result.output
     result = runner.invoke(args=["users", "set-password", "--email", "cli@example.com", "--password", "short"])
-    assert result.exit_code != 0 and "at least 10" in result.output
+    assert result.exit_code != 0 and "at least 12" in result.output
     result = runner.invoke(args=["users", "deactivate", "--email", "cli@example.com"])
     assert result.exit_code == 0
     assert not User.get(User.email == "cli@example.com").active

@@ -2,7 +2,9 @@
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from webapp import logmask
 from webapp.auth import sessions
 from webapp.extensions import login_manager
 
@@ -29,17 +31,35 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 
+class TrustedProxies:
+    """werkzeug's ProxyFix for the TRUSTED_PROXIES reverse proxies in front of the app (read per request).
+
+    The sign-in and OTP limits key on request.remote_addr: behind a proxy it must be the client's address,
+    not the proxy's, and X-Forwarded-For is believed only for as many hops as there are trusted proxies.
+    """
+
+    def __init__(self, app, wsgi_app):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self._fixes = {}
+
+    def __call__(self, environ, start_response):
+        hops = int(self.app.config.get("TRUSTED_PROXIES") or 0)
+        if hops <= 0:
+            return self.wsgi_app(environ, start_response)
+        if hops not in self._fixes:
+            self._fixes[hops] = ProxyFix(self.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        return self._fixes[hops](environ, start_response)
+
+
 def init_app(app):
     from webapp.params import IdConverter
 
     # Before any blueprint registers its routes, so every <int:...> gets the database's range.
     app.url_map.converters["int"] = IdConverter
-    if app.config.get("TRUSTED_PROXIES"):
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        hops = int(app.config["TRUSTED_PROXIES"])
-        # The sign-in and OTP limits key on request.remote_addr: behind a proxy it must be the client's.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    app.wsgi_app = TrustedProxies(app, app.wsgi_app)
+    # Flask logs "Exception on <path>": a failing webhook would print the callback token.
+    logmask.install(app.logger, [app.config["CALLBACK_TOKEN"]])
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

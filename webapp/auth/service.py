@@ -54,7 +54,7 @@ def create_user(email, name, role, password):
         raise UserError(f"Role must be one of: {', '.join(ROLES)}.")
     if not (name or "").strip():
         raise UserError("Enter a name.")
-    problem = password_problem(password)
+    problem = password_problem(password, email)
     if problem:
         raise UserError(problem)
     if User.select().where(User.email == email).exists():
@@ -63,7 +63,7 @@ def create_user(email, name, role, password):
 
 
 def set_password(user, password):
-    problem = password_problem(password)
+    problem = password_problem(password, user.email)
     if problem:
         raise UserError(problem)
     user.password_hash = hash_password(password)
