@@ -74,9 +74,10 @@ def password_problem(password, email=""):
         return f"Passwords can have at most {MAX_PASSWORD_LENGTH} characters."
     core = _common_core(password)
     lowered = password.lower()
-    local_part = (email or "").split("@")[0].lower()
+    email = (email or "").strip().lower()
+    local_part = email.split("@")[0]
     if (not core or core in COMMON_WORDS or _is_run(lowered) or _is_run(core) or len(set(lowered)) <= 3
-            or (len(local_part) >= 4 and local_part in lowered)):
+            or (email and email in lowered) or (len(local_part) >= 4 and local_part in lowered)):
         return "This password is too easy to guess (a common password, a run of keys, or your e-mail). " \
                "Use a few unrelated words or a password manager."
     return None
