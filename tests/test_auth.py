@@ -98,7 +98,7 @@ def test_admin_creates_user_and_sees_errors(client, auth):
     response = auth.post("/settings/users/", data={"email": "new@example.com", "name": "New", "role": "agent",
                                                     "password": "short"})
     assert response.status_code == 422
-    assert "at least 10 characters" in response.get_data(as_text=True)
+    assert "at least 12 characters" in response.get_data(as_text=True)
     response = auth.post("/settings/users/", data={"email": "new@example.com", "name": "New", "role": "agent",
                                                     "password": "long-enough-pass"})
     assert response.status_code == 302
@@ -128,7 +128,7 @@ def test_cli_users(runner, app):
                                  "supervisor", "--password", "long-enough-pass"])
     assert result.exit_code == 0, result.output
     result = runner.invoke(args=["users", "set-password", "--email", "cli@example.com", "--password", "short"])
-    assert result.exit_code != 0 and "at least 10" in result.output
+    assert result.exit_code != 0 and "at least 12" in result.output
     result = runner.invoke(args=["users", "deactivate", "--email", "cli@example.com"])
     assert result.exit_code == 0
     assert not User.get(User.email == "cli@example.com").active
@@ -142,3 +142,189 @@ def test_successful_sign_in_clears_failures_and_records_the_time(client, users, 
     with app.app_context():
         assert LoginAttempt.select().count() == 0
         assert User.get(User.email == "agent@example.com").last_login_at is not None
+
+
+# --- remember-me cookies are revocable (issue 12) -----------------------------------------------------------
+
+def _remembered(client, email="agent@example.com"):
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token,
+                                           "remember": "1"})
+    assert response.status_code == 302
+    return client.get_cookie("remember_token").value
+
+
+def _with_cookie(app, value, addr="198.51.100.7"):
+    """A different browser, elsewhere, holding only a copy of the remember cookie."""
+    other = app.test_client()
+    other.set_cookie("remember_token", value)
+    return other.get("/", environ_base={"REMOTE_ADDR": addr}).status_code
+
+
+def test_remember_cookie_signs_in_a_new_browser(client, users, app):
+    assert _with_cookie(app, _remembered(client)) == 200
+
+
+def test_remember_cookie_dies_at_sign_out(client, auth, users, app):
+    stolen = _remembered(client)
+    auth.token = csrf_token(client, "/")
+    auth.logout()
+    assert _with_cookie(app, stolen) == 302
+
+
+def test_remember_cookie_dies_at_password_change(client, users, app):
+    from webapp.auth.service import set_password
+
+    stolen = _remembered(client)
+    with app.app_context():
+        set_password(User.get_by_id(users["agent"].id), "another-long-password")
+    assert _with_cookie(app, stolen) == 302
+
+
+def test_sign_out_ends_only_this_browser(users, app):
+    first, second = app.test_client(), app.test_client()
+    kept = _remembered(first)
+    _remembered(second)
+    second.post("/logout", headers={"X-CSRFToken": csrf_token(second, "/")})
+    assert second.get("/").status_code == 302
+    assert first.get("/").status_code == 200
+    assert _with_cookie(app, kept) == 200
+
+
+def test_session_cookie_carries_a_revocable_key(client, users, app):
+    from webapp.models import UserSession
+
+    login(client, "agent@example.com", PASSWORD)
+    with app.app_context():
+        assert UserSession.select().where(UserSession.user_id == users["agent"].id).count() == 1
+        UserSession.delete().execute()
+    assert client.get("/").status_code == 302
+
+
+# --- sign-in throttle: atomic, per account and address, never a lock for everyone -------------------------
+
+def _attempt(app, email, password, addr, results):
+    other = app.test_client()
+    response = other.post("/login", data={"email": email, "password": password},
+                          environ_base={"REMOTE_ADDR": addr})
+    results.append(response.status_code)
+
+
+def test_parallel_wrong_passwords_check_at_most_the_limit(users, app):
+    import threading
+
+    from webapp.models import LoginAttempt
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    results = []
+    start = threading.Barrier(30)
+
+    def run():
+        start.wait()
+        _attempt(app, "agent@example.com", "wrong-password-x", "192.0.2.10", results)
+
+    threads = [threading.Thread(target=run) for _ in range(30)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    with app.app_context():
+        checked = LoginAttempt.select().count()
+    assert checked <= limit and results.count(401) == checked
+    assert results.count(429) == 30 - checked
+
+
+def test_failures_from_one_address_do_not_lock_the_account_elsewhere(client, users, app):
+    app.config["WTF_CSRF_ENABLED"] = False
+    for _ in range(app.config["LOGIN_MAX_FAILURES"] + 3):
+        client.post("/login", data={"email": "agent@example.com", "password": "wrong-password-x"},
+                    environ_base={"REMOTE_ADDR": "192.0.2.66"})
+    refused = client.post("/login", data={"email": "agent@example.com", "password": PASSWORD},
+                          environ_base={"REMOTE_ADDR": "192.0.2.66"})
+    assert refused.status_code == 429
+    owner = app.test_client().post("/login", data={"email": "agent@example.com", "password": PASSWORD},
+                                   environ_base={"REMOTE_ADDR": "198.51.100.20"})
+    assert owner.status_code == 302
+
+
+def test_one_address_is_capped_across_accounts(client, users, app):
+    from webapp.auth.throttle import ADDRESS_FACTOR
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    cap = app.config["LOGIN_MAX_FAILURES"] * ADDRESS_FACTOR
+    statuses = [client.post("/login", data={"email": f"guess{i}@example.com", "password": "wrong-password-x"},
+                            environ_base={"REMOTE_ADDR": "192.0.2.77"}).status_code for i in range(cap + 2)]
+    assert statuses.count(401) == cap and statuses[-2:] == [429, 429]
+
+
+def test_many_addresses_slow_an_account_down_without_locking_it(users, app):
+    import time
+
+    app.config.update(WTF_CSRF_ENABLED=False, LOGIN_ACCOUNT_CEILING=6, LOGIN_SLOW_SECONDS=1)
+    statuses = []
+    for i in range(8):
+        _attempt(app, "agent@example.com", "wrong-password-x", f"192.0.2.{100 + i}", statuses)
+    # Six tries within the ceiling, one let through at the slow pace, the next refused with a wait.
+    assert statuses == [401] * 7 + [429]
+    time.sleep(1.1)
+    owner = []
+    _attempt(app, "agent@example.com", PASSWORD, "198.51.100.30", owner)
+    assert owner == [302]
+
+
+def test_slowed_account_says_so(users, app):
+    app.config.update(WTF_CSRF_ENABLED=False, LOGIN_ACCOUNT_CEILING=1, LOGIN_SLOW_SECONDS=60)
+    client = app.test_client()
+    for i in range(3):
+        response = client.post("/login", data={"email": "agent@example.com", "password": "wrong-password-x"},
+                               environ_base={"REMOTE_ADDR": f"192.0.2.{i + 1}"})
+    assert response.status_code == 429
+    assert "slowed down. Try again in" in response.get_data(as_text=True)
+
+
+# --- password policy ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("password", ["eleven-char", "password1234", "P@ssw0rd2024!", "qwertyuiop123",
+                                      "123456789012345", "aaaaaaaaaaaaaa", "iloveyou1234", "Bismillah123",
+                                      "1q2w3e4r5t6y"])
+def test_weak_passwords_are_refused_everywhere(client, auth, runner, users, app, password):
+    from webapp.auth.service import UserError, set_password
+
+    auth.login("admin")
+    response = auth.post("/settings/users/", data={"email": "agent.b@example.com", "name": "New", "role": "agent",
+                                                    "password": password})
+    assert response.status_code == 422 and User.get_or_none(User.email == "agent.b@example.com") is None
+    agent = users["agent"]
+    response = auth.post(f"/settings/users/{agent.id}", data={"name": "Agent", "role": "agent",
+                                                              "password": password})
+    assert response.status_code == 422
+    with app.app_context():
+        with pytest.raises(UserError):
+            set_password(User.get_by_id(agent.id), password)
+    result = runner.invoke(args=["users", "set-password", "--email", "agent@example.com", "--password", password])
+    assert result.exit_code != 0
+
+
+@pytest.mark.parametrize("password", ["agent@example.com", "my-agent-password", "AGENT-2024-agent"])
+def test_passwords_made_of_the_email_are_refused(ctx, users, password):
+    from webapp.auth.service import UserError, set_password
+
+    with pytest.raises(UserError, match="too easy to guess"):
+        set_password(users["agent"], password)
+
+
+@pytest.mark.parametrize("password", ["correct-horse-battery", "Tr0ub4dor&3-zebra", "kopi susu di pagi hari"])
+def test_good_passwords_are_accepted(ctx, password):
+    from webapp.auth.passwords import password_problem
+
+    assert password_problem(password, "someone@example.com") is None
+
+
+def test_demo_passwords_satisfy_the_policy(app):
+    import secrets
+
+    from webapp.auth.passwords import password_problem
+
+    # `flask demo` prints secrets.token_urlsafe(12) (webapp.cli); every draw must be a valid password.
+    assert all(password_problem(secrets.token_urlsafe(12)) is None for _ in range(2000))

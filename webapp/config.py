@@ -1,6 +1,7 @@
 """Configuration contract (DESIGN.md): defaults, then instance/config.py, then env vars, then test_config."""
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 # Real provider endpoints; SANDBOX=1 swaps them for the local simulators.
@@ -35,8 +36,12 @@ ENV_NAMES = [
     "SECRET_KEY", "DATABASE_URL", "PUBLIC_BASE_URL", "CALLBACK_TOKEN", "SANDBOX", "SANDBOX_URL",
     *PRODUCTION_URLS, *SANDBOX_CREDENTIALS,
     "OCA_MAX_CONCURRENT_CALLS", "SMS_RATE_PER_SECOND", "PASSWORD_HASH_PROFILE", "UPLOAD_MAX_MB", "IMPORT_MAX_MB",
+    "TRUSTED_PROXIES", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS", "LOGIN_ACCOUNT_CEILING", "LOGIN_SLOW_SECONDS",
+    "OTP_MIN_INTERVAL_SECONDS", "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS",
 ]
-INT_NAMES = {"OCA_MAX_CONCURRENT_CALLS", "UPLOAD_MAX_MB", "IMPORT_MAX_MB"}
+INT_NAMES = {"OCA_MAX_CONCURRENT_CALLS", "UPLOAD_MAX_MB", "IMPORT_MAX_MB", "TRUSTED_PROXIES", "LOGIN_MAX_FAILURES",
+             "LOGIN_WINDOW_SECONDS", "LOGIN_ACCOUNT_CEILING", "LOGIN_SLOW_SECONDS", "OTP_MIN_INTERVAL_SECONDS",
+             "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS"}
 FLOAT_NAMES = {"SMS_RATE_PER_SECOND"}
 BOOL_NAMES = {"SANDBOX"}
 
@@ -64,8 +69,27 @@ def defaults(instance_path):
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        # None: follow PUBLIC_BASE_URL (Secure when it is https); True/False to force.
+        "SESSION_COOKIE_SECURE": None,
+        "REMEMBER_COOKIE_SECURE": None,
+        # None: derived from UPLOAD_MAX_MB/IMPORT_MAX_MB in finalize().
+        "MAX_CONTENT_LENGTH": None,
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are believed (0: none).
+        "TRUSTED_PROXIES": 0,
+        # Sign-in throttle (webapp.auth.throttle): failures per account and address in the window; past the
+        # account-wide ceiling (all addresses together) the account is slowed to one try per LOGIN_SLOW_SECONDS.
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_WINDOW_SECONDS": 900,
+        "LOGIN_ACCOUNT_CEILING": 50,
+        "LOGIN_SLOW_SECONDS": 10,
+        # OTP sends (webapp.otp.limits): one per number every OTP_MIN_INTERVAL_SECONDS, and per window at most
+        # OTP_MAX_PER_NUMBER to one number, OTP_MAX_PER_USER by one user, OTP_MAX_PER_ADDRESS from one address.
+        "OTP_MIN_INTERVAL_SECONDS": 15,
+        "OTP_MAX_PER_NUMBER": 6,
+        "OTP_MAX_PER_USER": 40,
+        "OTP_MAX_PER_ADDRESS": 60,
+        "OTP_WINDOW_SECONDS": 900,
         **PRODUCTION_URLS,
     }
 
@@ -113,9 +137,13 @@ def finalize(app):
                 cfg[name] = base + path
         for name, value in SANDBOX_CREDENTIALS.items():
             cfg.setdefault(name, value)
-    if cfg["PUBLIC_BASE_URL"].startswith("https://"):
-        cfg.setdefault("SESSION_COOKIE_SECURE", True)
-        cfg.setdefault("REMEMBER_COOKIE_SECURE", True)
+    # Flask and flask-login define these keys (False, None), so setdefault would never change them: "not set
+    # by anyone" is None in defaults(), resolved here.
+    https = cfg["PUBLIC_BASE_URL"].startswith("https://")
+    for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if cfg.get(name) is None:
+            cfg[name] = https
     # The hard request cap; each upload kind (audio, CSV) applies its own smaller limit with a clear message.
-    largest_mb = max(int(cfg["UPLOAD_MAX_MB"]), int(cfg["IMPORT_MAX_MB"]))
-    cfg.setdefault("MAX_CONTENT_LENGTH", largest_mb * 1024 * 1024 + 65536)
+    if cfg.get("MAX_CONTENT_LENGTH") is None:
+        largest_mb = max(int(cfg["UPLOAD_MAX_MB"]), int(cfg["IMPORT_MAX_MB"]))
+        cfg["MAX_CONTENT_LENGTH"] = largest_mb * 1024 * 1024 + 65536

@@ -1,14 +1,20 @@
-"""Login gate, security headers, error pages."""
-from flask import redirect, render_template, request, url_for
+"""Login gate, hostile-input guards, security headers, error pages."""
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from webapp import logmask
+from webapp.auth import sessions
 from webapp.extensions import login_manager
-from webapp.models import User
 
 # Endpoints reachable without a session: the sign-in pages, static files and provider webhooks.
 PUBLIC_ENDPOINTS = {"auth.login", "twofactor.verify", "twofactor.resend_code", "static"}
 PUBLIC_BLUEPRINTS = {"callbacks"}
+# Webhooks keep their own rules: every body is stored raw, NUL bytes included (webapp.callbacks).
+RAW_INPUT_BLUEPRINTS = {"callbacks"}
+# Request body cap before sign-in: a login form is a few hundred bytes; nobody anonymous uploads anything.
+ANONYMOUS_MAX_BYTES = 64 * 1024
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -25,22 +31,57 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 
+class TrustedProxies:
+    """werkzeug's ProxyFix for the TRUSTED_PROXIES reverse proxies in front of the app (read per request).
+
+    The sign-in and OTP limits key on request.remote_addr: behind a proxy it must be the client's address,
+    not the proxy's, and X-Forwarded-For is believed only for as many hops as there are trusted proxies.
+    """
+
+    def __init__(self, app, wsgi_app):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        self._fixes = {}
+
+    def __call__(self, environ, start_response):
+        hops = int(self.app.config.get("TRUSTED_PROXIES") or 0)
+        if hops <= 0:
+            return self.wsgi_app(environ, start_response)
+        if hops not in self._fixes:
+            self._fixes[hops] = ProxyFix(self.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        return self._fixes[hops](environ, start_response)
+
+
 def init_app(app):
+    from webapp.params import IdConverter
+
+    # Before any blueprint registers its routes, so every <int:...> gets the database's range.
+    app.url_map.converters["int"] = IdConverter
+    app.wsgi_app = TrustedProxies(app, app.wsgi_app)
+    # Flask logs "Exception on <path>": a failing webhook would print the callback token.
+    logmask.install(app.logger, [app.config["CALLBACK_TOKEN"]])
+
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
 
-    @login_manager.user_loader
-    def load_user(session_id):
-        user_id, _, version = session_id.partition(":")
-        if not user_id.isdigit() or not version.isdigit():
+    login_manager.user_loader(sessions.load)
+
+    @app.before_request
+    def refuse_hostile_input():
+        """No text field of this console holds a NUL byte, and PostgreSQL refuses one in a query: answer
+        400 at the door rather than 500 in whichever view meets it first."""
+        if request.blueprint in RAW_INPUT_BLUEPRINTS:
             return None
-        user = User.get_or_none(User.id == int(user_id))
-        if user is None or user.session_version != int(version) or not user.active:
-            return None
-        return user
+        if not current_user.is_authenticated:
+            request.max_content_length = min(ANONYMOUS_MAX_BYTES, app.config["MAX_CONTENT_LENGTH"])
+        if "\x00" in request.path or _has_nul(request.args):
+            abort(400)
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and _has_nul(request.form):
+            abort(400)
+        return None
 
     @app.before_request
     def require_login():
@@ -81,6 +122,10 @@ def init_app(app):
         (500, "Something went wrong", "The error has been logged. Try again, or contact an administrator."),
     ):
         app.register_error_handler(status, _handler(status, title, message))
+
+
+def _has_nul(multidict):
+    return any("\x00" in key or "\x00" in value for key, value in multidict.items(multi=True))
 
 
 def _handler(status, title, message):

@@ -25,6 +25,13 @@ def callbacks_on_flush(sandbox):
     sandbox.configure(SANDBOX_EVENT_DELAY=60)
 
 
+@pytest.fixture(autouse=True)
+def resends_at_machine_speed(app):
+    """These tests resend codes within milliseconds: the per-number pause between sends (tested in
+    tests/test_security.py) would refuse what a person does over minutes."""
+    app.config["OTP_MIN_INTERVAL_SECONDS"] = 0
+
+
 @pytest.fixture
 def citcall_sim(sandbox):
     return sandbox.simulators["citcall"]

@@ -5,6 +5,7 @@ import pytest
 
 from tests.conftest import PASSWORD, csrf_token
 from tests.otp.conftest import otp_requests_to
+from webapp.auth import throttle
 from webapp.dispatch.dispatcher import drain
 from webapp.models import AuditLog, LoginAttempt, OtpAttempt, OtpRequest, User, utcnow
 from webapp.otp import twofactor
@@ -94,7 +95,7 @@ def test_login_throttle_applies_to_the_code_step(client, agent, code_for, app):
     password_step(client)
     with app.app_context():
         for _ in range(app.config["LOGIN_MAX_FAILURES"]):
-            LoginAttempt.create(email="agent@example.com", remote_addr="10.9.9.9")
+            throttle.reserve("agent@example.com", "127.0.0.1")
     response = code_step(client, code_for(current(agent)))
     assert response.status_code == 302
     assert "Too many sign-in attempts" in client.get("/login").get_data(as_text=True)

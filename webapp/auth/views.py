@@ -1,15 +1,19 @@
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
-from webapp.auth import bp
-from webapp.auth.service import audit, authenticate, complete_login
+from webapp.auth import bp, sessions
+from webapp.auth.service import BAD_CREDENTIALS, audit, authenticate, complete_login
 
 
 def _safe_next(target):
-    # Only same-site relative paths: never an open redirect.
-    parts = urlsplit(target or "")
+    # Only same-site relative paths: never an open redirect. Control characters would split the Location
+    # header (a 500), and browsers read "\" as "/", so "/\evil.example" would leave the site.
+    target = target or ""
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in target) or "\\" in target:
+        return url_for("dashboard.index")
+    parts = urlsplit(target)
     if target and not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
         return target
     return url_for("dashboard.index")
@@ -27,11 +31,11 @@ def login():
         if user and user.two_factor:
             return _second_factor(user)
         if user:
-            complete_login(user)
-            login_user(user, remember=bool(request.form.get("remember")))
+            complete_login(user, request.remote_addr or "")
+            sessions.sign_in(user, bool(request.form.get("remember")), request.remote_addr or "")
             audit("login", user.email, user_id=user.id, remote_addr=request.remote_addr or "")
             return redirect(_safe_next(request.args.get("next")))
-    status = 200 if error is None else (429 if error.startswith("Too many") else 401)
+    status = 200 if error is None else (401 if error == BAD_CREDENTIALS else 429)
     return render_template("auth/login.html", error=error, email=email), status
 
 
@@ -43,7 +47,7 @@ def _second_factor(user):
         twofactor.begin(user, bool(request.form.get("remember")), _safe_next(request.args.get("next")),
                         request.remote_addr or "")
     except twofactor.OtpError as exc:
-        status = 429 if isinstance(exc, twofactor.TooManyAttempts) else 403
+        status = 429 if isinstance(exc, (twofactor.TooManyAttempts, twofactor.service.RateLimited)) else 403
         return render_template("auth/login.html", error=str(exc), email=user.email), status
     return redirect(url_for("twofactor.verify"))
 
@@ -51,6 +55,6 @@ def _second_factor(user):
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    logout_user()
+    sessions.sign_out()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))

@@ -17,7 +17,8 @@ csrf.exempt(bp)
 @bp.before_request
 def check_token():
     token = (request.view_args or {}).get("token", "")
-    if not hmac.compare_digest(str(token), current_app.config["CALLBACK_TOKEN"]):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a 500 for /callbacks/x/é).
+    if not hmac.compare_digest(str(token).encode(), current_app.config["CALLBACK_TOKEN"].encode()):
         abort(404)
 
 

@@ -20,6 +20,7 @@ from webapp.dispatch.registry import Outcome
 from webapp.extensions import db
 from webapp.models import Call, Contact, Send, User, utcnow
 from webapp.models.calls import FINAL
+from webapp.params import id_value
 from webapp.phones import PhoneError, display, to_e164
 from webapp.providers import module, shared_client
 from webapp.providers.base import ProviderError
@@ -246,7 +247,7 @@ class Filters:
     @classmethod
     def from_args(cls, args):
         agent = args.get("agent", "")
-        return cls(agent=int(agent) if agent.isdigit() else None, contact=args.get("contact", "").strip()[:100],
+        return cls(agent=id_value(agent), contact=args.get("contact", "").strip()[:100],
                    status=args.get("status", "").strip()[:32], date_from=_date(args.get("from")),
                    date_to=_date(args.get("to")))
 

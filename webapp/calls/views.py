@@ -8,6 +8,7 @@ from webapp.calls import bp, service
 from webapp.calls.progress import settle_from_send
 from webapp.calls.service import CallError
 from webapp.models import CallEvent
+from webapp.params import id_value, page_number
 
 
 def _fragment():
@@ -25,7 +26,7 @@ def index():
     filters = service.Filters.from_args(request.args)
     context = {
         "filters": filters,
-        "page": service.paginate(service.filter_calls(user, filters), request.args.get("page", 1, type=int)),
+        "page": service.paginate(service.filter_calls(user, filters), page_number(request.args)),
         "statuses": service.status_choices(user),
         "agents": service.agents_with_phones() if user.has_role("supervisor") else [],
     }
@@ -40,8 +41,8 @@ def start():
     compact = form.get("compact") == "1"
     try:
         call, _created = service.start_call(
-            _user(), form.get("key"), phone=form.get("phone", ""), contact_id=form.get("contact_id", type=int),
-            agent_id=form.get("agent_id", type=int))
+            _user(), form.get("key"), phone=form.get("phone", ""), contact_id=id_value(form.get("contact_id")),
+            agent_id=id_value(form.get("agent_id")))
     except CallError as exc:
         return _refused(str(exc), form, compact)
     page = url_for("calls.detail", call_id=call.id)
@@ -62,7 +63,7 @@ def _refused(message, form, compact):
     return render_template(
         "calls/_call_button.html", phone=None if typed else form.get("phone"), contact_id=form.get("contact_id"),
         call_typed=form.get("phone", "") if typed else "", call_compact=compact, call_error=message,
-        call_key=form.get("key"), call_agent_id=form.get("agent_id", type=int))
+        call_key=form.get("key"), call_agent_id=id_value(form.get("agent_id")))
 
 
 def _back():

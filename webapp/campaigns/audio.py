@@ -214,8 +214,10 @@ def read_upload(stream):
 
 
 def display_name(filename):
-    """The name shown here and sent to OCA; always .mp3, since that is what the content is."""
-    stem = os.path.splitext(os.path.basename((filename or "").replace("\\", "/")))[0].strip() or "audio"
+    """The name shown here and sent to OCA; always .mp3, since that is what the content is. Control and other
+    unprintable characters (a NUL, which PostgreSQL refuses) are dropped: the name is only a label."""
+    printable = "".join(ch for ch in (filename or "") if ch.isprintable())
+    stem = os.path.splitext(os.path.basename(printable.replace("\\", "/")))[0].strip() or "audio"
     return f"{stem[:190]}.mp3"
 
 
@@ -229,13 +231,24 @@ def upload(filename, data, user_id=None):
         out.write(data)
     try:
         remote = client_for("oca").upload_audio(name, data)
+    except BaseException as exc:
+        os.remove(path)
+        if isinstance(exc, ProviderError):
+            raise AudioError(f"OCA did not accept the file: {exc.message}") from exc
+        raise
+    try:
         return AudioFile.create(name=name, stored_name=stored_name, size_bytes=len(data),
                                 duration_seconds=info.duration, bitrate_kbps=info.bitrate_kbps,
                                 sample_rate=info.sample_rate, oca_id=remote.id, oca_url=remote.url,
                                 uploaded_by=user_id)
-    except ProviderError as exc:
+    except BaseException:
+        # No row, so nothing here would ever point at these copies: remove both rather than leave orphans.
         os.remove(path)
-        raise AudioError(f"OCA did not accept the file: {exc.message}") from exc
+        try:
+            client_for("oca").delete_audio(remote.id)
+        except ProviderError:
+            current_app.logger.warning("audio %s stays at OCA after a failed save; delete it there", remote.id)
+        raise
 
 
 def campaigns_using(audio):

@@ -2,13 +2,14 @@ from flask import render_template, request
 
 from webapp.campaigns import inbox, inbox_bp
 from webapp.models import Contact
+from webapp.params import page_number
 
 PER_PAGE = 50
 
 
 @inbox_bp.route("/")
 def index():
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_number(request.args)
     rows = list(inbox.messages().paginate(page, PER_PAGE + 1))
     contacts = {c.id: c for c in Contact.select().where(Contact.id.in_([m.contact_id for m in rows if m.contact_id]))}
     lines_count, lines = inbox.not_understood()

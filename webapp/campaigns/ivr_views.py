@@ -21,6 +21,7 @@ from webapp.contacts.service import all_lists
 from webapp.csv_export import csv_download
 from webapp.dispatch import states
 from webapp.models import AudioFile
+from webapp.params import page_number
 
 # Where the catalog refresh button sends the browser back to.
 REFRESH_BACK = {"library": "campaigns.audio_library", "compose": "campaigns.new_ivr"}
@@ -139,7 +140,7 @@ def ivr_calls(campaign_id):
     if campaign.kind != "ivr":
         abort(404)
     state = request.args.get("state", "")
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_number(request.args)
     rows, has_next = ivr.calls(campaign, state, page, PER_PAGE)
     context = {"campaign": campaign, "calls": rows, "has_next": has_next, "page": page, "state_filter": state,
                "all_states": states.ALL}

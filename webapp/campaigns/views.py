@@ -12,6 +12,7 @@ from webapp.contacts.service import all_lists
 from webapp.csv_export import csv_download
 from webapp.dispatch import states
 from webapp.models import Campaign, Contact, Send
+from webapp.params import page_number
 from webapp.phones import display
 
 PER_PAGE = 50
@@ -32,7 +33,7 @@ def _campaign(campaign_id):
 
 @bp.route("/")
 def index():
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_number(request.args)
     query = Campaign.select().order_by(Campaign.id.desc())
     campaigns = list(query.paginate(page, PER_PAGE + 1))
     progress = {c.id: service.progress(c) for c in campaigns[:PER_PAGE]}
@@ -139,7 +140,7 @@ def _progress_context(campaign):
 
 def _recipients(campaign):
     state = request.args.get("state", "")
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_number(request.args)
     query = Send.select().where(Send.campaign_id == campaign.id)
     if state in states.ALL:
         query = query.where(Send.state == state)

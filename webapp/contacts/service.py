@@ -7,6 +7,7 @@ from peewee import IntegrityError, fn
 
 from webapp.extensions import db
 from webapp.models import Contact, ContactEvent, ContactList, ContactListMember, OptOut, utcnow
+from webapp.params import id_list
 from webapp.phones import PhoneError, to_e164
 
 PER_PAGE = 50
@@ -334,7 +335,7 @@ def selected_ids(form, filters):
     """The contacts a bulk action applies to: the ticked rows, or every contact matching the filter."""
     if form.get("scope") == "all":
         return [c.id for c in filter_contacts(filters).select(Contact.id).order_by(Contact.id)]
-    return sorted({int(v) for v in form.getlist("ids") if v.isdigit()})
+    return id_list(form.getlist("ids"))
 
 
 def chunks(items, size=CHUNK):

@@ -9,6 +9,7 @@ from webapp.contacts.importer import ImportFileError
 from webapp.contacts.service import ContactError, Filters
 from webapp.csv_export import csv_download, text_download
 from webapp.models import Contact, ContactList, ImportJob, OptOut, utcnow
+from webapp.params import id_list, page_number
 
 # Bulk actions and the least role allowed to run each.
 BULK_ACTIONS = {"opt_out": "agent", "add_to_list": "supervisor", "remove_from_list": "supervisor",
@@ -48,7 +49,7 @@ def _results_context(filters, page_number):
 
 @bp.route("/")
 def index():
-    context = _results_context(Filters.from_args(request.args), request.args.get("page", 1, type=int))
+    context = _results_context(Filters.from_args(request.args), page_number(request.args))
     if _fragment():
         return render_template("contacts/_results.html", fragment=True, **context)
     return render_template("contacts/index.html", **context)
@@ -70,7 +71,7 @@ def bulk():
     if not request.htmx:
         flash(message, category)
         return redirect(url_for("contacts.index", **filters.args()))
-    context = _results_context(filters, form.get("page", 1, type=int))
+    context = _results_context(filters, page_number(form))
     return render_template("contacts/_results.html", fragment=True, message=message, category=category, **context)
 
 
@@ -118,7 +119,7 @@ def new():
     if request.method == "POST":
         form = request.form
         try:
-            list_ids = [int(v) for v in form.getlist("lists") if v.isdigit()]
+            list_ids = id_list(form.getlist("lists"))
             if list_ids and not current_user.has_role("supervisor"):
                 list_ids = []
             contact = service.create_contact(form.get("name"), form.get("phone"), form.get("email"),
@@ -291,7 +292,7 @@ def do_not_contact():
             flash(f"{entry.phone} will not be contacted.", "success")
             return redirect(url_for("contacts.do_not_contact"))
     q = (request.args.get("q") or "").strip()
-    number = max(1, request.args.get("page", 1, type=int))
+    number = page_number(request.args)
     rows = list(optouts.search_numbers(q).limit(service.PER_PAGE + 1).offset((number - 1) * service.PER_PAGE))
     return render_template(
         "contacts/do_not_contact.html", entries=rows[:service.PER_PAGE], has_next=len(rows) > service.PER_PAGE,

@@ -52,3 +52,8 @@ __all__ = [
     "User",
     "utcnow",
 ]
+
+from webapp.models.security import RateCounter, UserSession  # noqa: E402
+
+ALL_MODELS += [UserSession, RateCounter]
+__all__ += ["RateCounter", "UserSession"]

@@ -27,9 +27,12 @@ class User(UserMixin, BaseModel):
     def is_active(self):
         return self.active
 
+    # The key of the UserSession this user was loaded under (webapp.auth.sessions); None outside a session.
+    session_key = None
+
     def get_id(self):
-        # Bumping session_version (password change, deactivation) invalidates every existing session.
-        return f"{self.id}:{self.session_version}"
+        # Deleting the session row, or bumping session_version, invalidates the cookies carrying this id.
+        return f"{self.id}:{self.session_version}:{self.session_key or ''}"
 
     def has_role(self, role):
         return ROLE_RANK[self.role] >= ROLE_RANK[role]

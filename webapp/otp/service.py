@@ -18,6 +18,7 @@ from webapp.dispatch import states
 from webapp.dispatch.dispatcher import send_now
 from webapp.dispatch.registry import Outcome
 from webapp.models import Contact, OtpAttempt, OtpRequest, Send, User, utcnow
+from webapp.otp import limits
 from webapp.phones import PhoneError, to_e164
 from webapp.providers import citcall, shared_client
 from webapp.providers.base import ProviderError, current_send_id
@@ -118,6 +119,7 @@ def read_form(form):
 def start(phone, method, *, purpose="contact", user_id=None, contact_id=None, valid_time=DEFAULT_VALID_TIME,
           limit_try=DEFAULT_LIMIT_TRY, sms_text="", remote_addr=""):
     """Create the request and make its first send now (miscall gateway 0, or SMS). Returns the request."""
+    _check_limits(phone, user_id, remote_addr)
     if purpose == "contact":
         # The page may be opened for a contact and the number changed: the contact must own the number.
         contact = Contact.get_or_none(Contact.id == contact_id) if contact_id else None
@@ -156,8 +158,19 @@ def resend(otp, method=None, user_id=None, remote_addr=""):
             raise OtpError(SIGNAL_ADVICE)
     elif sms_left(otp) <= 0:
         raise OtpError(f"The code was already sent {MAX_SMS_SENDS} times by SMS. Start a new request.")
+    _check_limits(otp.phone, user_id, remote_addr)
     _queue(otp, method, gateway, user_id, remote_addr)
     return dispatch(otp)
+
+
+class RateLimited(OtpError):
+    """A send refused by the OTP rate limits (webapp.otp.limits)."""
+
+
+def _check_limits(phone, user_id, remote_addr):
+    message = limits.take(phone, user_id, remote_addr)
+    if message:
+        raise RateLimited(message)
 
 
 def dispatch(otp):

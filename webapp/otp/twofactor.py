@@ -3,14 +3,14 @@
 Until the code verifies, the session holds only a pending marker (user id, session version, expiry, the
 OTP request), never a login. Wrong codes are capped three ways: CitCALL's limit_try per code, a count per
 user over the sign-in window kept in the database (a replayed session cookie cannot reset it), and the
-LoginAttempt throttle of the password step, which every wrong code feeds.
+sign-in throttle of the password step (webapp.auth.throttle), which every wrong code feeds.
 """
 from datetime import datetime, timedelta
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import login_user
 
-from webapp.auth.service import audit, complete_login, throttle_wait
+from webapp.auth import sessions, throttle
+from webapp.auth.service import audit, complete_login
 from webapp.models import LoginAttempt, OtpAttempt, OtpRequest, User, utcnow
 from webapp.otp import login_bp, service
 from webapp.otp.service import OtpError
@@ -85,17 +85,23 @@ def pending():
 
 def check(user, otp, code, remote_addr):
     """Verify a sign-in code within every cap; raises TooManyAttempts when the step must close."""
-    wait = throttle_wait(user.email, remote_addr)
-    if wait:
-        minutes = (wait + 59) // 60
-        raise TooManyAttempts(f"Too many sign-in attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}.")
     if _login_attempts(user, "verify", "wrong") >= MAX_WRONG_CODES:
         raise TooManyAttempts("Too many wrong codes. Try again later.")
-    result = service.verify(otp, code, user_id=user.id, remote_addr=remote_addr)
-    if result.outcome == "wrong":
-        LoginAttempt.create(email=user.email, remote_addr=remote_addr)
-        if _login_attempts(user, "verify", "wrong") >= MAX_WRONG_CODES:
-            raise TooManyAttempts("Too many wrong codes. Try again later.")
+    try:
+        reservation = throttle.reserve(user.email, remote_addr)
+    except throttle.Throttled as exc:
+        raise TooManyAttempts(str(exc)) from None
+    try:
+        result = service.verify(otp, code, user_id=user.id, remote_addr=remote_addr)
+    except OtpError:
+        throttle.release(reservation)
+        raise
+    if result.outcome != "wrong":
+        throttle.release(reservation)
+        return result
+    LoginAttempt.create(email=user.email, remote_addr=remote_addr)
+    if _login_attempts(user, "verify", "wrong") >= MAX_WRONG_CODES:
+        raise TooManyAttempts("Too many wrong codes. Try again later.")
     return result
 
 
@@ -154,9 +160,9 @@ def verify():
     if not result.ok:
         return _page(user, OtpRequest.get_by_id(otp.id), result.message, 401)
     session.pop(PENDING_KEY, None)
-    login_user(user, remember=marker.get("remember", False))
+    sessions.sign_in(user, marker.get("remember", False), addr)
     audit("login", user.email, "two-factor", user_id=user.id, remote_addr=addr)
-    complete_login(user)
+    complete_login(user, addr)
     return redirect(marker.get("next") or url_for("dashboard.index"))
 
 

@@ -11,6 +11,7 @@ from webapp.auth.passwords import verify_password
 from webapp.models import Contact, OtpAttempt, OtpRequest
 from webapp.otp import bp, service, twofactor
 from webapp.otp.service import OtpError
+from webapp.params import id_value
 
 
 @bp.before_request
@@ -51,8 +52,8 @@ def _prefill(args):
     return form, contact
 
 
-def _index(form, contact=None, errors=None, status=200):
-    return render_template("otp/index.html", form=form, contact=contact, errors=errors or {},
+def _index(form, contact=None, errors=None, status=200, error=None):
+    return render_template("otp/index.html", form=form, contact=contact, errors=errors or {}, error=error,
                            recent=service.recent(), methods=service.METHODS), status
 
 
@@ -67,9 +68,13 @@ def start():
     try:
         values = service.read_form(request.form)
     except OtpError as exc:
-        contact = Contact.get_or_none(Contact.id == request.form.get("contact_id", type=int))
+        contact = Contact.get_or_none(Contact.id == id_value(request.form.get("contact_id")))
         return _index(request.form, contact, exc.fields, 422)
-    otp = service.start(user_id=current_user.id, remote_addr=_addr(), **values)
+    try:
+        otp = service.start(user_id=current_user.id, remote_addr=_addr(), **values)
+    except OtpError as exc:
+        contact = Contact.get_or_none(Contact.id == values["contact_id"]) if values["contact_id"] else None
+        return _index(request.form, contact, status=429, error=str(exc))
     return redirect(url_for("otp.detail", otp_id=otp.id), 303)
 
 
