@@ -182,8 +182,10 @@ def sms_timeline(contact):
         if getattr(send, "campaign_name", None):
             title += f" · {send.campaign_name}"
         detail = send.data.get("text", "")
-        if send.error_text:
-            detail += f" ({send.error_text})"
+        if send.error_code or send.error_text:
+            from webapp.reasons import send_reason
+
+            detail += f" ({send_reason(send)})"
         url = url_for("campaigns.detail", campaign_id=send.campaign_id) if send.campaign_id else None
         items.append(TimelineItem(at=send.created_at, kind="sms", title=title, detail=detail, url=url))
     for message_in in InboxMessage.select().where(InboxMessage.sender == contact.phone).order_by(
