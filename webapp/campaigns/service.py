@@ -116,12 +116,16 @@ def launch(campaign, start_at=None, now=None):
 
 def pause(campaign):
     _require(campaign, {"running", "scheduled"}, "Only a running or scheduled campaign can be paused.")
-    Campaign.update(status="paused").where(Campaign.id == campaign.id).execute()
+    Campaign.update(status="paused", pause_reason="", pause_code="", paused_at=utcnow()).where(
+        Campaign.id == campaign.id).execute()
 
 
 def resume(campaign):
+    """An explicit operator action; it also re-arms the safety brake (only outcomes from now on count)."""
     _require(campaign, {"paused"}, "Only a paused campaign can be resumed.")
-    Campaign.update(status="running", completed_at=None).where(Campaign.id == campaign.id).execute()
+    now = utcnow()
+    Campaign.update(status="running", completed_at=None, pause_reason="", pause_code="", paused_at=None,
+                    brake_armed_at=now).where(Campaign.id == campaign.id).execute()
 
 
 def cancel(campaign):
