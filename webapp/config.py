@@ -35,9 +35,10 @@ ENV_NAMES = [
     "SECRET_KEY", "DATABASE_URL", "PUBLIC_BASE_URL", "CALLBACK_TOKEN", "SANDBOX", "SANDBOX_URL",
     *PRODUCTION_URLS, *SANDBOX_CREDENTIALS,
     "OCA_MAX_CONCURRENT_CALLS", "SMS_RATE_PER_SECOND", "PASSWORD_HASH_PROFILE", "UPLOAD_MAX_MB", "IMPORT_MAX_MB",
+    "BRAKE_WINDOW", "BRAKE_FAILURE_RATE",
 ]
-INT_NAMES = {"OCA_MAX_CONCURRENT_CALLS", "UPLOAD_MAX_MB", "IMPORT_MAX_MB"}
-FLOAT_NAMES = {"SMS_RATE_PER_SECOND"}
+INT_NAMES = {"OCA_MAX_CONCURRENT_CALLS", "UPLOAD_MAX_MB", "IMPORT_MAX_MB", "BRAKE_WINDOW"}
+FLOAT_NAMES = {"SMS_RATE_PER_SECOND", "BRAKE_FAILURE_RATE"}
 BOOL_NAMES = {"SANDBOX"}
 
 
@@ -53,6 +54,9 @@ def defaults(instance_path):
         "SMS_PRICE_MASKING": 350.0,
         "SMS_PRICE_CITCALL": 300.0,
         "MASKING_LOW_BALANCE": 50000.0,
+        # Safety brake: a campaign pauses when more than this share of its last BRAKE_WINDOW outcomes failed.
+        "BRAKE_WINDOW": 20,
+        "BRAKE_FAILURE_RATE": 0.5,
         "UPLOAD_MAX_MB": 10,
         "IMPORT_MAX_MB": 20,
         # "default" is argon2id RFC 9106 low-memory; "fast" exists only to keep the test suite quick.

@@ -86,6 +86,12 @@ def test_send(provider, phone, text, sender_id="", user_id=None):
         raise ValueError(f"Test number: {exc}") from exc
     if not text.strip():
         raise ValueError("Write the message first.")
+    from webapp.settings.sender_ids import SenderIdError, validate
+
+    try:
+        sender_id = validate(provider, sender_id)
+    except SenderIdError as exc:
+        raise ValueError(f"Sender id: {exc}") from exc
     payload = {"text": text, "sender_id": sender_id, "test": True}
     return Send.create(kind=SEND_KINDS[provider], provider=provider, to_number=number, user_id=user_id,
                        payload=json.dumps(payload, ensure_ascii=False), segments=message.segments(text))
