@@ -33,7 +33,7 @@ def test_masking_balance_is_read_again_after_sends(client, auth, users, sandbox,
     with app.app_context():
         sms.poll_masking_balance(app)
         assert ProviderStatus.get().balance == 150_000
-        campaign = launch(sms_campaign(users["admin"], [make_list("L", ["+6281234560000", "+6281234561000"]).id]))
+        launch(sms_campaign(users["admin"], [make_list("L", ["+6281234560000", "+6281234561000"]).id]))
         drain(app)
         assert sms.refresh_masking_balance(app)  # a masking campaign is sending
         assert ProviderStatus.get().balance == 150_000 - 2 * 350

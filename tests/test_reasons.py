@@ -1,8 +1,8 @@
 """Every code each provider's spec documents has human words, fitting its channel, with the raw code kept."""
 import pytest
 
-from webapp.reasons import reason_for, state_word
 from webapp.models import Send
+from webapp.reasons import reason_for, state_word
 
 # Transcribed from the provider specs (the contract): each list is every code the document names.
 MASKING_CODES = ["22", "50", "51", "52", "20"]  # report.php and Callable API DLR tables
@@ -17,7 +17,8 @@ CITCALL_SIP = ["100", "180", "181", "182", "183", "199", "200", "201", "204", "3
 OCA_CODES = ["13", "17", "19", "33", "39", "41", "51", "55", "57", "5", "9", "43", "45"]  # v1 table + V2 additions
 OCA_STATUSES = ["submitted", "success", "failed", "answered"]  # call-status `status` (documented + sample)
 HANGUP_CAUSES = ["NORMAL_CLEARING"]  # the OCA sample; Airtel's sample too
-AIRTEL_CODES = ["INCORRECT_CALL_FLOW_ID", "CUSTOMER_DETAILS_NOT_AVAILABLE", "INCORRECT_CUSTOMER_ID", "INVALID_CALLER_ID",
+AIRTEL_CODES = ["INCORRECT_CALL_FLOW_ID", "CUSTOMER_DETAILS_NOT_AVAILABLE", "INCORRECT_CUSTOMER_ID",
+                "INVALID_CALLER_ID",
                 "CALLER_ID_REGEX_ERROR", "DUPLICATE_PARTICIPANT_ADDRESS_FOUND", "UNABLE_TO_CREATE_SECRET_KEY",
                 "CLICK_TO_CALL_REQUEST_NULL_ERROR", "FROM_BODY_NULL_ERROR", "TO_BODY_NULL_ERROR",
                 "CUSTOMER_ID_NULL_ERROR", "CALL_FLOW_ID_NULL_ERROR", "ROUNDROBIN_AGENT_ID_MISSING",

@@ -2,7 +2,7 @@
 send proves whether the provider accepts one."""
 from tests.campaigns.helpers import make_list
 from webapp.dispatch.dispatcher import drain
-from webapp.models import Campaign, SenderId, Send
+from webapp.models import Campaign, Send, SenderId
 
 
 def add(auth, provider, value, note=""):

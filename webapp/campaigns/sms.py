@@ -136,8 +136,9 @@ def poll_masking_balance(app):
          .on_conflict(conflict_target=[ProviderStatus.provider], update=values).execute())
 
 
-def refresh_masking_balance(app, now=None):
-    """Read the balance again while a masking campaign sends and once after it finished, so the dashboard and compose show what the sends cost without anyone pressing "test connection"."""
+def refresh_masking_balance(app):
+    """Read the balance again while a masking campaign sends and once after it finished, so the dashboard and
+    compose show what the sends cost without anyone pressing "test connection"."""
     status = masking_status()
     since = status.checked_at if status else None
     sending = Campaign.select().where((Campaign.provider == "masking") & (Campaign.status == "running")).exists()

@@ -3,8 +3,8 @@ from datetime import timedelta
 from flask import Blueprint, render_template, request
 from peewee import fn
 
-from webapp.dispatch import states
 from webapp.dashboard import feed
+from webapp.dispatch import states
 from webapp.models import Campaign, ProviderStatus, Send, utcnow
 
 bp = Blueprint("dashboard", __name__)

@@ -2,7 +2,7 @@
 which campaign (or number) it was about instead of ten lines of "masking dlr applied"."""
 from dataclasses import dataclass, field
 
-from webapp.models import Campaign, CallbackEvent, Send
+from webapp.models import CallbackEvent, Campaign, Send
 
 # Callbacks read per refresh, and feed lines shown after grouping.
 SCAN = 100

@@ -3,7 +3,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from webapp.auth.decorators import role_required
-from webapp.models import SenderId, Send
+from webapp.models import Send, SenderId
 from webapp.settings import bp, sender_ids
 
 

@@ -7,7 +7,7 @@ sender id is proved by a test send from Settings.
 """
 import re
 
-from webapp.models import SenderId, Send
+from webapp.models import Send, SenderId
 
 PROVIDERS = {"citcall": "CitCALL", "masking": "SMS masking"}
 # An alphanumeric sender id: at most 11 characters (the GSM limit for a text originator).
