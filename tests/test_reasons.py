@@ -2,7 +2,7 @@
 import pytest
 
 from webapp.models import Send
-from webapp.reasons import reason_for, state_word
+from webapp.reasons import reason_for, state_label, state_word
 
 # Transcribed from the provider specs (the contract): each list is every code the document names.
 MASKING_CODES = ["22", "50", "51", "52", "20"]  # report.php and Callable API DLR tables
@@ -85,3 +85,9 @@ def test_undocumented_code_keeps_the_provider_words_and_code():
 def test_state_words_fit_the_channel(kind, state, code, word):
     send = Send(kind=kind, provider=kind.split(".")[1], state=state, error_code=code, error_text=code)
     assert state_word(send) == word
+
+
+def test_campaign_counts_read_in_call_words_for_robocalls():
+    assert [state_label(s, "ivr") for s in ("delivered", "failed", "submitted", "queued")] == [
+        "answered", "not answered", "calling", "queued"]
+    assert state_label("delivered", "sms") == "delivered"

@@ -307,6 +307,13 @@ CALL_STATE_WORDS = {"delivered": "answered", "undeliverable": "not reachable", "
 CALLEE_WORDS = {"Busy": "busy", "Declined by the callee": "declined"}
 
 
+def state_label(state, kind):
+    """A count's label for a state in its channel's words (campaign progress: "answered: 12")."""
+    if kind in ("ivr", "call") or is_call(kind):
+        return {**CALL_STATE_WORDS, "failed": "not answered"}.get(state, state)
+    return state
+
+
 def state_word(send):
     """The badge text for a send's state in words fitting its channel."""
     if not is_call(send.kind):

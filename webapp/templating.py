@@ -34,6 +34,7 @@ def init_app(app):
     # A send's failure in human words with the raw code beside it, and its state in its channel's words.
     app.jinja_env.filters["reason"] = lambda send: reasons.send_reason(send) or ""
     app.jinja_env.filters["state_word"] = reasons.state_word
+    app.jinja_env.filters["state_label"] = reasons.state_label
     app.jinja_env.globals["reason_for"] = reasons.reason_for
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["has_endpoint"] = lambda name: name in current_app.view_functions
