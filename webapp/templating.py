@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_login import current_user
 
-from webapp import phones
+from webapp import phones, reasons
 from webapp.blueprints import NAVIGATION
 
 UTC = ZoneInfo("UTC")
@@ -31,5 +31,10 @@ def navigation():
 def init_app(app):
     app.jinja_env.filters["phone"] = phones.display
     app.jinja_env.filters["localtime"] = local_time
+    # A send's failure in human words with the raw code beside it, and its state in its channel's words.
+    app.jinja_env.filters["reason"] = lambda send: reasons.send_reason(send) or ""
+    app.jinja_env.filters["state_word"] = reasons.state_word
+    app.jinja_env.filters["state_label"] = reasons.state_label
+    app.jinja_env.globals["reason_for"] = reasons.reason_for
     app.jinja_env.globals["navigation"] = navigation
     app.jinja_env.globals["has_endpoint"] = lambda name: name in current_app.view_functions

@@ -124,7 +124,8 @@ def test_upload_compose_call_poll_results(app, auth, client, sandbox):
     assert 'data-stat="answer-rate"' in progress.get_data(as_text=True)
 
     calls_page = client.get(f"/campaigns/{campaign.id}/calls").get_data(as_text=True)
-    assert "<code>USER_BUSY</code>" in calls_page and "1 · Puas" in calls_page and "2 · Tidak Puas" in calls_page
+    assert "Busy (USER_BUSY)" in calls_page and "USER_BUSY USER_BUSY" not in calls_page
+    assert "1 · Puas" in calls_page and "2 · Tidak Puas" in calls_page
     fragment = auth.htmx("GET", f"/campaigns/{campaign.id}/calls?state=failed", headers={"HX-Target": "ivr-calls"})
     body = fragment.get_data(as_text=True)
     assert body.startswith('<section id="ivr-calls"') and "USER_BUSY" in body and "Puas" not in body

@@ -87,9 +87,9 @@ def test_busy_miscall_callback_marks_the_request(auth, sandbox):
     otp = start(auth, "+6281200000486")
     sandbox.flush()
     otp = fresh(otp)
-    assert (otp.delivery, otp.dial_status, otp.error) == ("failed", "486 Busy Here", "486 Busy Here")
+    assert (otp.delivery, otp.dial_status, otp.error) == ("failed", "486 Busy Here", "Busy (486)")
     assert otp.delivered_at is None
-    assert "Missed call failed: 486 Busy Here." in status(auth, otp)
+    assert "Missed call failed: Busy (486)." in status(auth, otp)
     assert OtpAttempt.get(OtpAttempt.send_id == otp.send_id).outcome == "failed"
 
 

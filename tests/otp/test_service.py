@@ -94,7 +94,7 @@ def test_gateway_escalation_then_signal_advice(ctx, sandbox):
 
 def test_refused_send_shows_the_rc(ctx, sandbox):
     otp = service.start("+6281200000042", "miscall")
-    assert (otp.delivery, otp.error) == ("failed", "rc 42 invalid phone number (invalid msisdn)")
+    assert (otp.delivery, otp.error) == ("failed", "Invalid number (42)")
     assert OtpAttempt.get(OtpAttempt.otp == otp.id).outcome == "failed"
     with pytest.raises(OtpError):
         service.verify(otp, "1234")

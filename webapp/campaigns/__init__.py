@@ -15,6 +15,7 @@ def init_app(app):
     register_job("campaign-tick", lambda _app: service.tick(), seconds=5)
     register_job("masking-reports", sms.poll_masking_reports, seconds=30)
     register_job("masking-balance", sms.poll_masking_balance, seconds=300)
+    register_job("masking-balance-after-sends", sms.refresh_masking_balance, seconds=30)
     register_job("masking-inbox", sms.poll_masking_inbox, seconds=60)
     if sms.sms_timeline not in TIMELINE_SOURCES:
         TIMELINE_SOURCES.append(sms.sms_timeline)

@@ -5,9 +5,9 @@ from datetime import datetime
 from webapp.campaigns.service import CampaignError, local_to_utc
 from webapp.campaigns.sms import SMS_PROVIDERS
 from webapp.models import Campaign, ContactList, utcnow
+from webapp.settings import sender_ids
 
 HHMM_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-SENDER_ID_RE = re.compile(r"^[A-Za-z0-9 ]{1,11}$")
 
 
 def list_ids_from(form):
@@ -44,10 +44,12 @@ def read_sms_form(form, user):
     if provider not in SMS_PROVIDERS:
         errors["provider"] = "Choose a provider."
     sender_id = (form.get("sender_id") or "").strip()
-    if provider == "citcall":
-        sender_id = sender_id or "CITCALL"
-        if not SENDER_ID_RE.match(sender_id):
-            errors["sender_id"] = "A sender id has 1 to 11 letters or digits."
+    if provider in SMS_PROVIDERS:
+        # Only sender ids kept in Settings: an unregistered one is refused by CitCALL for every recipient.
+        try:
+            sender_id = sender_ids.validate(provider, sender_id)
+        except sender_ids.SenderIdError as exc:
+            errors["sender_id"] = str(exc)
     text = form.get("message") or ""
     if not text.strip():
         errors["message"] = "Write the message."

@@ -443,7 +443,7 @@ def calls(campaign, state="", page=1, per_page=50):
 
 EXPORT_COLUMNS = ["send_id", "attempt", "retry_of", "contact", "phone", "state", "call_id", "status", "hangup_cause",
                   "call_start", "call_answer", "call_end", "duration", "talk_duration", "billable_minutes", "tta",
-                  "answers", "recordings", "error_code", "error_text", "created_at"]
+                  "answers", "recordings", "error_code", "error_text", "reason", "created_at"]
 
 
 def export_rows(campaign):
@@ -461,7 +461,14 @@ def export_rows(campaign):
                detail.get("hangup_cause", ""), detail.get("call_start", ""), detail.get("call_answer", ""),
                detail.get("call_end", ""), detail.get("duration", ""), detail.get("talk_duration", ""),
                billable_minutes(detail.get("talk_duration")), detail.get("tta", ""), keypresses(detail),
-               " ".join(recordings), send.error_code, send.error_text, send.created_at]
+               " ".join(recordings), send.error_code, send.error_text, _reason_words(send), send.created_at]
+
+
+def _reason_words(send):
+    from webapp.reasons import send_reason
+
+    reason = send_reason(send)
+    return reason.words if reason else ""
 
 
 # --- contact timeline ---------------------------------------------------------------------------------------

@@ -116,12 +116,16 @@ def launch(campaign, start_at=None, now=None):
 
 def pause(campaign):
     _require(campaign, {"running", "scheduled"}, "Only a running or scheduled campaign can be paused.")
-    Campaign.update(status="paused").where(Campaign.id == campaign.id).execute()
+    Campaign.update(status="paused", pause_reason="", pause_code="", paused_at=utcnow()).where(
+        Campaign.id == campaign.id).execute()
 
 
 def resume(campaign):
+    """An explicit operator action; it also re-arms the safety brake (only outcomes from now on count)."""
     _require(campaign, {"paused"}, "Only a paused campaign can be resumed.")
-    Campaign.update(status="running", completed_at=None).where(Campaign.id == campaign.id).execute()
+    now = utcnow()
+    Campaign.update(status="running", completed_at=None, pause_reason="", pause_code="", paused_at=None,
+                    brake_armed_at=now).where(Campaign.id == campaign.id).execute()
 
 
 def cancel(campaign):
@@ -196,13 +200,23 @@ def progress(campaign):
 
 
 def failure_reasons(campaign_id, limit=20):
-    """Failures grouped by the provider's code and text, most frequent first."""
-    return list(
-        Send.select(Send.error_code, Send.error_text, fn.COUNT(Send.id).alias("n"))
-        .where((Send.campaign_id == campaign_id)
-               & Send.state.in_([states.FAILED, states.UNDELIVERABLE, states.UNKNOWN]))
-        .group_by(Send.error_code, Send.error_text).order_by(fn.COUNT(Send.id).desc()).limit(limit).dicts()
-    )
+    """Failures grouped by what they mean (webapp.reasons), most frequent first; each row keeps the raw code
+    and the provider's own texts beside the human words."""
+    from webapp.reasons import reason_for
+
+    rows = (Send.select(Send.provider, Send.kind, Send.error_code, Send.error_text, fn.COUNT(Send.id).alias("n"))
+            .where((Send.campaign_id == campaign_id)
+                   & Send.state.in_([states.FAILED, states.UNDELIVERABLE, states.UNKNOWN]))
+            .group_by(Send.provider, Send.kind, Send.error_code, Send.error_text).dicts())
+    groups = {}
+    for row in rows:
+        reason = reason_for(row["provider"], row["error_code"], row["error_text"], row["kind"])
+        group = groups.setdefault((reason.words, reason.code), {
+            "error_code": row["error_code"], "error_text": reason.words, "reason": reason, "texts": [], "n": 0})
+        group["n"] += row["n"]
+        if row["error_text"] and row["error_text"] not in group["texts"]:
+            group["texts"].append(row["error_text"])
+    return sorted(groups.values(), key=lambda g: -g["n"])[:limit]
 
 
 # --- the scheduler tick ---------------------------------------------------------------------------------------

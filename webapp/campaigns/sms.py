@@ -87,6 +87,12 @@ def test_send(provider, phone, text, sender_id="", user_id=None):
         raise ValueError(f"Test number: {exc}") from exc
     if not text.strip():
         raise ValueError("Write the message first.")
+    from webapp.settings.sender_ids import SenderIdError, validate
+
+    try:
+        sender_id = validate(provider, sender_id)
+    except SenderIdError as exc:
+        raise ValueError(f"Sender id: {exc}") from exc
     payload = {"text": text, "sender_id": sender_id, "test": True}
     return Send.create(kind=SEND_KINDS[provider], provider=provider, to_number=number, user_id=user_id,
                        payload=json.dumps(payload, ensure_ascii=False), segments=message.segments(text))
@@ -133,6 +139,20 @@ def poll_masking_balance(app):
          .on_conflict(conflict_target=[ProviderStatus.provider], update=values).execute())
 
 
+def refresh_masking_balance(app):
+    """Read the balance again while a masking campaign sends and once after it finished, so the dashboard and
+    compose show what the sends cost without anyone pressing "test connection"."""
+    status = masking_status()
+    since = status.checked_at if status else None
+    sending = Campaign.select().where((Campaign.provider == "masking") & (Campaign.status == "running")).exists()
+    finished = since is None or Campaign.select().where(
+        (Campaign.provider == "masking") & (Campaign.completed_at >= since)).exists()
+    if sending or finished:
+        poll_masking_balance(app)
+        return True
+    return False
+
+
 def masking_status():
     return ProviderStatus.get_or_none(ProviderStatus.provider == "masking")
 
@@ -158,8 +178,10 @@ def sms_timeline(contact):
         if getattr(send, "campaign_name", None):
             title += f" · {send.campaign_name}"
         detail = send.data.get("text", "")
-        if send.error_text:
-            detail += f" ({send.error_text})"
+        if send.error_code or send.error_text:
+            from webapp.reasons import send_reason
+
+            detail += f" ({send_reason(send)})"
         url = url_for("campaigns.detail", campaign_id=send.campaign_id) if send.campaign_id else None
         items.append(TimelineItem(at=send.created_at, kind="sms", title=title, detail=detail, url=url))
     for message_in in InboxMessage.select().where(InboxMessage.sender == contact.phone).order_by(

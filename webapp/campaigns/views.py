@@ -189,7 +189,7 @@ def _back(campaign):
 
 
 EXPORT_COLUMNS = ["send_id", "attempt", "contact", "phone", "state", "provider_ref", "segments", "price", "currency",
-                  "error_code", "error_text", "created_at", "submitted_at", "final_at"]
+                  "error_code", "error_text", "reason", "created_at", "submitted_at", "final_at"]
 
 
 @bp.route("/<int:campaign_id>/export.csv")
@@ -205,10 +205,19 @@ def export(campaign_id):
         for send in query.iterator():
             yield (send.id, send.attempt, getattr(send, "contact_name", "") or "", display(send.to_number),
                    send.state, send.provider_ref or "", send.segments, "" if send.price is None else send.price,
-                   send.currency, send.error_code, send.error_text, send.created_at, send.submitted_at or "",
+                   send.currency, send.error_code, send.error_text, _reason_words(send), send.created_at,
+                   send.submitted_at or "",
                    send.final_at or "")
 
     return csv_download(f"campaign-{campaign.id}-results.csv", EXPORT_COLUMNS, rows())
+
+
+def _reason_words(send):
+    """The export's human reason; the raw code stays in its own column."""
+    from webapp.reasons import send_reason
+
+    reason = send_reason(send)
+    return reason.words if reason else ""
 
 
 @bp.app_context_processor

@@ -3,8 +3,9 @@ from datetime import timedelta
 from flask import Blueprint, render_template, request
 from peewee import fn
 
+from webapp.dashboard import feed
 from webapp.dispatch import states
-from webapp.models import CallbackEvent, Campaign, ProviderStatus, Send, utcnow
+from webapp.models import Campaign, ProviderStatus, Send, utcnow
 
 bp = Blueprint("dashboard", __name__)
 
@@ -25,7 +26,7 @@ def live_status(now=None):
         "states": states.ALL,
         "campaigns": list(Campaign.select().where(Campaign.status.in_(["running", "scheduled", "paused"]))
                           .order_by(Campaign.id.desc()).limit(10)),
-        "callbacks": list(CallbackEvent.select().order_by(CallbackEvent.id.desc()).limit(10)),
+        "callbacks": feed.latest(),
         "provider_status": list(ProviderStatus.select()),
     }
 

@@ -54,12 +54,32 @@ def claim_one(send_id, owner, now=None):
 
 
 def mark_requesting(send_id, owner, now=None):
-    """Record, just before the HTTP request, that it is being made; False when the lease was lost."""
+    """Record, just before the HTTP request, that it is being made; False when the lease was lost or the send's
+    campaign stopped running since the claim (paused by an operator or the safety brake: see release())."""
     now = now or utcnow()
     # On the hot path of every send: plain SQL, as peewee would build it, without rebuilding it each time.
-    sql = "UPDATE send SET sent_at = {p}, updated_at = {p} WHERE id = {p} AND state = {p} AND lease_owner = {p}"
+    sql = ("UPDATE send SET sent_at = {p}, updated_at = {p} WHERE id = {p} AND state = {p} AND lease_owner = {p} "
+           "AND (campaign_id IS NULL OR EXISTS (SELECT 1 FROM campaign c WHERE c.id = send.campaign_id "
+           "AND c.status = 'running'))")
     cursor = db.execute_sql(sql.format(p=db.param), (now, now, send_id, states.SENDING, owner))
     return cursor.rowcount == 1
+
+
+def release(send_id, owner, now=None):
+    """A claimed send whose request never started goes back to the queue (its campaign was paused after the
+    claim), or ends cancelled with its cancelled campaign. Nothing happens if the lease is no longer ours."""
+    now = now or utcnow()
+    from webapp.models import Campaign
+
+    mine = (Send.id == send_id) & (Send.state == states.SENDING) & (Send.lease_owner == owner) & Send.sent_at.is_null()
+    cancelled = Campaign.select(Campaign.id).where(Campaign.status == "cancelled")
+    with db.atomic():
+        (Send.update(state=states.CANCELLED, lease_owner=None, lease_until=None, final_at=now, updated_at=now,
+                     error_text="Campaign cancelled")
+         .where(mine & Send.campaign_id.in_(cancelled)).execute())
+        return (Send.update(state=states.QUEUED, lease_owner=None, lease_until=None, updated_at=now,
+                            tries=Send.tries - 1)
+                .where(mine).execute())
 
 
 def expire_leases(now=None):

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from webapp.dispatch import states
-from webapp.dispatch.claim import claim, due_sends, mark_requesting
+from webapp.dispatch.claim import claim, due_sends, mark_requesting, release
 from webapp.dispatch.registry import SENDERS, SkipSend
 from webapp.dispatch.updates import apply_outcome, requeue_or_fail, settle_failure, skip
 from webapp.extensions import db
@@ -142,6 +142,7 @@ class Dispatcher:
         if limiter:
             limiter.acquire()
         if not mark_requesting(send.id, self.owner):
+            release(send.id, self.owner)
             return
         token = current_send_id.set(send.id)
         try:

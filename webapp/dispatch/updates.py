@@ -151,6 +151,10 @@ def _update_fields(send, update):
 def _run_hooks(send, update):
     for hook in ON_UPDATE.get(send.kind, []):
         hook(send, update)
+    if send.campaign_id is not None and send.state in (states.FAILED, states.UNDELIVERABLE):
+        from webapp.dispatch import brake
+
+        brake.observe(send)
 
 
 def apply_orphans(provider, reference):

@@ -1,7 +1,7 @@
 """All tables. Each area has its module; ALL_MODELS lists every table the migrations must create."""
 from webapp.models.base import BaseModel, utcnow
 from webapp.models.calls import Call, CallEvent
-from webapp.models.campaigns import Campaign, InboxMessage, ProviderStatus
+from webapp.models.campaigns import Campaign, InboxMessage, ProviderStatus, SenderId
 from webapp.models.contacts import (
     Contact,
     ContactEvent,
@@ -20,7 +20,7 @@ from webapp.models.users import ROLES, LoginAttempt, User
 ALL_MODELS = [User, LoginAttempt, ChannelLog, CallbackEvent, AuditLog, SchedulerLease, Send,
               ContactList, Contact, ContactListMember, ContactEvent, OptOut, ImportJob, ImportRowError,
               Campaign, ProviderStatus, InboxMessage, Call, CallEvent,
-              OtpRequest, OtpAttempt, AudioFile, OcaIvr, OcaNumber]
+              OtpRequest, OtpAttempt, AudioFile, OcaIvr, OcaNumber, SenderId]
 
 __all__ = [
     "ALL_MODELS",
@@ -48,6 +48,7 @@ __all__ = [
     "ProviderStatus",
     "ROLES",
     "SchedulerLease",
+    "SenderId",
     "Send",
     "User",
     "utcnow",

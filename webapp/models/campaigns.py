@@ -38,6 +38,12 @@ class Campaign(BaseModel):
     created_at = DateTimeField(default=utcnow)
     launched_at = DateTimeField(null=True)
     completed_at = DateTimeField(null=True)
+    # Set when the safety brake paused the campaign (webapp.dispatch.brake); cleared by Resume.
+    pause_reason = TextField(default="")
+    pause_code = CharField(max_length=64, default="")
+    paused_at = DateTimeField(null=True)
+    # Only outcomes after this moment count for the failure-rate brake (set by Resume: the brake re-arms).
+    brake_armed_at = DateTimeField(null=True)
 
     @property
     def lists(self):
@@ -46,6 +52,21 @@ class Campaign(BaseModel):
     @property
     def options(self):
         return json.loads(self.settings or "{}")
+
+
+class SenderId(BaseModel):
+    """A sender id (SMS mask) registered with a provider, kept by admins in Settings; compose offers only these."""
+
+    provider = CharField(max_length=16)
+    value = CharField(max_length=16)
+    note = CharField(max_length=200, default="")
+    # The last test send that checked it (its state says whether the provider accepts the sender id).
+    check_send_id = IntegerField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sender_id"
+        indexes = ((("provider", "value"), True),)
 
 
 class ProviderStatus(BaseModel):

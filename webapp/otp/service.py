@@ -230,11 +230,12 @@ def send_sms(send):
 
 
 def send_detail(send):
-    """One line on how a send went: the dial status of a miscall, or the refusal with its rc."""
+    """One line on how a send went: the dial status of a miscall, or why it failed in words with the raw code
+    beside them ("Busy (486)", "Invalid number (42)")."""
     if send.state in (states.FAILED, states.UNDELIVERABLE, states.UNKNOWN):
-        code = send.error_code
-        label = f"rc {code}" if code in citcall.ERROR_CODES else code
-        return " ".join(filter(None, (label, send.error_text)))
+        from webapp.reasons import send_reason
+
+        return str(send_reason(send) or "")
     return send.provider_status
 
 

@@ -126,6 +126,12 @@ ERROR_CODES = {
     # unknown: the send becomes unknown, never re-sent blindly); this entry only supplies the message.
     "AIRTEL_ONLINE_UNCAUGHT_ERROR": ("Airtel had an internal error; the call may or may not have started", False),
 }
+# Codes that refuse the account's configuration, not one call: every call would fail the same way.
+ACCOUNT_CODES = frozenset({
+    "INCORRECT_CALL_FLOW_ID", "CUSTOMER_DETAILS_NOT_AVAILABLE", "INCORRECT_CUSTOMER_ID", "INVALID_CALLER_ID",
+    "CALLER_ID_REGEX_ERROR", "CUSTOMER_ID_NULL_ERROR", "CALL_FLOW_ID_NULL_ERROR", "CALLER_ID_NULL_ERROR",
+    "unauthorized",
+})
 
 
 @dataclass

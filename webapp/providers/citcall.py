@@ -74,6 +74,9 @@ ERROR_CODES = {
     "98": ("authorization failed", False),
     "99": ("wrong HTTP method", False),
 }
+# rc codes that refuse the account, not one number (balance, sender id, credentials, API key or IP not
+# whitelisted, which CitCALL answers as 98): the safety brake pauses the campaign on the first one.
+ACCOUNT_CODES = frozenset({"14", "44", "76", "77", "96", "98"})
 
 
 def normalize_rc(value):

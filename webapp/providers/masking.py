@@ -52,6 +52,10 @@ ERROR_CODES = {
     "auth_failed": ("wrong username or password (Sorry anda tidak punya akses)", True),
     "rejected": ("the provider refused the message", False),
 }
+# Answers that refuse the account, not one number: every other send would fail the same way, so the safety
+# brake (webapp.dispatch.brake) pauses the campaign. 50 counts only when it ends a send "failed" (Saldo Habis);
+# its "No Charge" reading is a wrong number (undeliverable).
+ACCOUNT_CODES = frozenset({"auth_failed", "50", "51"})
 # Report and DLR code -> (meaning, send state). report.php may explain 50 as "No Charge" too: see _state().
 REPORT_CODES = {
     "22": ("Delivered", "delivered"),

@@ -60,6 +60,9 @@ ERROR_CODES = {
     "55": ("The OCA account's quota has run out", False),
     "57": ("OCA's concurrent call limit is reached; waiting for calls to end", True),
 }
+# Codes that refuse the account, not one call (credentials, user settings, expiry, quota; 5, 43 and 45 from V2):
+# the safety brake pauses the campaign on the first one.
+ACCOUNT_CODES = frozenset({"5", "17", "19", "41", "43", "45", "51", "55", "unauthorized"})
 # Codes meaning "slow down, nothing was accepted": the dispatcher re-queues the send and cools down.
 THROTTLE_CODES = frozenset({"57", "9"})
 # Bare HTTP statuses (no JSON error body) that still prove the request was refused.

@@ -9,7 +9,8 @@ Checks, in order: POST (else rc 99); an Authorization header (else 98) holding t
 ``Apikey <key>``, ``Basic b64(userid:key)`` or bare ``b64(userid:key)`` (provider-facts GUESS; unreadable
 -> 98, wrong key -> 96); a JSON object body with Content-Type application/json (else 97); required
 parameters (else 88); a valid msisdn (else 42); gateway 0..2 (else 07); a non-empty text (else 43); a
-sender id of CITCALL or one listed in setting CITCALL_SENDERIDS (comma-separated; else 44).
+sender id of CITCALL, SANDBOX or one listed in settings CITCALL_SENDERIDS / SANDBOX_CITCALL_SENDERIDS
+(comma-separated; SANDBOX_CITCALL_SENDERIDS replaces the default SANDBOX; else 44).
 
 TEST NUMBERS (the last four digits of msisdn, on /asynccall, /motp, /sms and /smsotp):
     ...0000 and any other  accepted; the callback reports success (miscall dial_code 200)
@@ -17,6 +18,7 @@ TEST NUMBERS (the last four digits of msisdn, on /asynccall, /motp, /sms and /sm
     ...0014                rc 14 insufficient amount
     ...0034                rc 34 service temporarily unavailable
     ...0066                rc 66 maintenance in progress
+    ...0044 / 0076 / 0077 / 0096 / 0098   rc 44 / 76 / 77 / 96 / 98 (account-level: the safety brake's numbers)
     ...0486                miscall accepted; callback dial_code 486 "Busy Here" (not delivered)
     ...0099                SMS / SMS OTP accepted; callback result "Failed"
     ...0500                accepted; no callback ever (stays pending)
@@ -60,7 +62,10 @@ INFO = {
     "98": "Authorization failed", "99": "wrong method",
 }
 # Test-number suffix -> rc answered instead of sending.
-REFUSING_SUFFIXES = {"0042": "42", "0014": "14", "0034": "34", "0066": "66"}
+REFUSING_SUFFIXES = {"0042": "42", "0014": "14", "0034": "34", "0066": "66",
+                     # Account-level refusals (the safety brake's test numbers): sender id closed, wrong
+                     # password, unknown user id, API key not active, authorization (or IP) refused.
+                     "0044": "44", "0076": "76", "0077": "77", "0096": "96", "0098": "98"}
 # Miscall accepted but the handset was busy.
 BUSY_SUFFIX = "0486"
 # SMS accepted but not delivered.
@@ -69,6 +74,8 @@ SMS_FAILED_SUFFIX = "0099"
 SILENT_SUFFIX = "0500"
 # Sender id every account has.
 DEFAULT_SENDERID = "CITCALL"
+# Sender ids the sandbox account has registered besides it (SANDBOX_CITCALL_SENDERIDS overrides).
+REGISTERED_SENDERIDS = "SANDBOX"
 # Static SMS OTP text of the sandbox account (GUESS: the dashboard has one, so text is optional).
 DEFAULT_SMSOTP_TEXT = "Kode OTP Anda XXXXX"
 # What /smsotp replaces with the token.
@@ -252,7 +259,10 @@ def _gateway(body):
 def _check_sms(text, senderid):
     if not str(text).strip():
         raise Refusal("43")
-    allowed = {DEFAULT_SENDERID} | {s.strip().upper() for s in _state().setting("CITCALL_SENDERIDS", "").split(",")}
+    state = _state()
+    registered = ",".join((state.setting("CITCALL_SENDERIDS", ""),
+                           state.setting("SANDBOX_CITCALL_SENDERIDS", REGISTERED_SENDERIDS)))
+    allowed = {DEFAULT_SENDERID} | {s.strip().upper() for s in registered.split(",") if s.strip()}
     if str(senderid).strip().upper() not in allowed:
         raise Refusal("44")
 

@@ -14,6 +14,7 @@ TEST NUMBERS, chosen by the last four digits of hp (62812345xxxx or 0812345xxxx)
     ...0020  pending forever: report "20,Pending", no DLR
     ...0404  delivered but NO DLR is sent: only polling report.php finds it
     ...0999  send answers "Invalid MSISDN" (no message id)
+    ...0401  send answers "Sorry anda tidak punya akses" as for wrong credentials (account-level)
 A send the balance cannot pay is still accepted and ends "50,Saldo Habis" (with a DLR), uncharged.
 Tests can empty the account with `state.simulators["masking"].balance = 0`.
 
@@ -71,6 +72,8 @@ OUTCOMES = {
 NO_BALANCE = ("50", "Saldo Habis", True)
 # hp suffix refused at send time.
 INVALID_SUFFIX = "0999"
+# hp suffix answered like wrong credentials (a test number for the safety brake).
+AUTH_FAILED_SUFFIX = "0401"
 # Final code that is not charged ("No Charge").
 UNCHARGED_CODE = "52"
 AUTH_FAILED_BODY = "Sorry anda tidak punya akses"
@@ -281,6 +284,8 @@ def _send(values):
     if not _authorized(values):
         return _text(AUTH_FAILED_BODY)
     hp = values.get("hp", "").strip()
+    if hp.endswith(AUTH_FAILED_SUFFIX):
+        return _text(AUTH_FAILED_BODY)
     if not HP_PATTERN.match(hp) or hp.endswith(INVALID_SUFFIX):
         return _text(INVALID_MSISDN_BODY)
     return _text(_simulator().accept(hp, values.get("message", "")))

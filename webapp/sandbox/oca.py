@@ -23,6 +23,8 @@ TEST NUMBERS, by the last four digits of to_number (e.g. 081234560000):
     0486  busy: failed with hangup_cause USER_BUSY (never rings)
     0480  no answer: rings, then failed with hangup_cause NO_ANSWER
     0500  stays "submitted" forever (and keeps counting against the concurrency limit)
+    0017 / 0041 / 0051 / 0055  POST call refused with that account-level code (wrong credentials, user
+          settings missing, account expired, quota ran out), as the safety brake's test numbers
     0999  answered like 0000, but POST call answers like the docs' sample, whose id sits in "to_number"
           (a docs typo for call_id): {"success": true, "to_number": "<24 hex>"}
 Strict mode (state.strict): a multiple_choice answer lists every key of the menu with its total, 0 for the keys
@@ -68,6 +70,8 @@ CALLER_IDS = ("02180602000", "02180602001", "02180602002")
 APPLICATION_ID = "5f3e708875682700297d0001"
 # to_number suffix whose POST call answer copies the docs sample's typo (the id under "to_number").
 DOCS_TYPO_SUFFIX = "0999"
+# to_number suffix -> account-level code POST call answers instead of calling.
+ACCOUNT_SUFFIXES = {"0017": 17, "0041": 41, "0051": 51, "0055": 55}
 # Call statuses after which a call no longer counts against the concurrency limit.
 ENDED = frozenset({"answered", "failed"})
 
@@ -390,6 +394,8 @@ def call():
     absent = [name for name in ivr.required_variable if not variables.get(name)]
     if absent:
         return _error(39, f"variable {', '.join(absent)} is required by this ivr")
+    if to_number[-4:] in ACCOUNT_SUFFIXES:
+        return _error(ACCOUNT_SUFFIXES[to_number[-4:]])
     started = _simulator().start_call(body["from_number"], to_number, ivr)
     if started is None:
         return _error(57)

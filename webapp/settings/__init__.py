@@ -69,3 +69,6 @@ def check_provider(name):
         result = CheckResult(ok=False, summary=exc.message, details={"code": exc.code})
     return render_template("settings/_provider_check.html", p={"name": name}, result=result,
                            facts=checks.facts(name, result))
+
+
+from webapp.settings import sender_id_views  # noqa: E402,F401  (routes register on import)
