@@ -2,7 +2,7 @@
 import pytest
 
 from tests.conftest import USE_PG
-from webapp.db import current_version, make_database, migrate, migration_modules
+from webapp.db import PK_DDL, current_version, dialect, make_database, migrate, migration_modules
 from webapp.extensions import db
 from webapp.models import ALL_MODELS
 
@@ -53,3 +53,20 @@ def test_migrate_is_idempotent(app):
 def test_init_db_command(runner):
     result = runner.invoke(args=["init-db"])
     assert result.exit_code == 0 and "up to date" in result.output
+
+
+@pytest.mark.skipif(USE_PG, reason="uses throwaway SQLite files")
+def test_a_migration_numbered_below_the_newest_applied_still_runs(tmp_path):
+    versions = [v for v, _ in migration_modules()]
+    skipped = versions[-2]
+    database = make_database(f"sqlite:///{tmp_path / 'gap.db'}")
+    db.initialize(database)
+    migrate(target=skipped - 1)
+    with db.connection_context(), db.atomic():
+        # As if the newest migration had landed (and run) before the one numbered below it.
+        for statement in migration_modules()[-1][1].STEPS:
+            db.execute_sql(statement.format(pk=PK_DDL[dialect()]))
+        db.execute_sql("INSERT INTO schema_version (version, applied_at) VALUES (?, CURRENT_TIMESTAMP)",
+                       (versions[-1],))
+    assert migrate() == [skipped]
+    database.close()

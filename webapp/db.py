@@ -137,13 +137,23 @@ def current_version():
     return row[0] or 0
 
 
+def applied_versions():
+    _ensure_version_table()
+    return {row[0] for row in db.execute_sql("SELECT version FROM schema_version").fetchall()}
+
+
 def migrate(target=None):
-    """Apply pending migrations in order, each in its own transaction. Returns the versions applied."""
+    """Apply pending migrations in order, each in its own transaction. Returns the versions applied.
+
+    A migration counts as pending when its own version is missing, not when it is below the highest applied:
+    branches developed side by side land numbers out of order, and a database that already has a later one
+    must still get the earlier ones.
+    """
     applied = []
     with db.connection_context():
-        done = current_version()
+        done = applied_versions()
         for version, module in migration_modules():
-            if version <= done or (target is not None and version > target):
+            if version in done or (target is not None and version > target):
                 continue
             with db.atomic():
                 for statement in module.STEPS:
