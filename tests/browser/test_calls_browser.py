@@ -37,7 +37,7 @@ def test_call_a_contact_and_watch_it_end(page, app, agent, sandbox, sandbox_mode
     page.locator('.call-panel[data-call-state="calling_agent"]').wait_for()
     sandbox.flush()
     page.locator('.call-panel[data-call-state="ended"]').wait_for()
-    panel.get_by_text("Answered").wait_for()
+    panel.get_by_text("Answered", exact=True).wait_for()
     assert panel.locator("[data-call-label]").inner_text() == "Ended"
     assert panel.locator(".call-duration").inner_text() == "0:04"
     assert panel.locator("audio[controls]").count() == 1
