@@ -328,3 +328,95 @@ def test_demo_passwords_satisfy_the_policy(app):
 
     # `flask demo` prints secrets.token_urlsafe(12) (webapp.cli); every draw must be a valid password.
     assert all(password_problem(secrets.token_urlsafe(12)) is None for _ in range(2000))
+
+
+def test_an_attacker_cannot_slow_down_the_owners_own_browser(users, app):
+    """Past the account-wide ceiling strangers wait; a browser that signed in to the account before does not."""
+    app.config.update(WTF_CSRF_ENABLED=False, LOGIN_ACCOUNT_CEILING=3, LOGIN_SLOW_SECONDS=600)
+    owner = app.test_client()
+    assert owner.post("/login", data={"email": "agent@example.com", "password": PASSWORD},
+                      environ_base={"REMOTE_ADDR": "198.51.100.40"}).status_code == 302
+    owner.post("/logout")
+    statuses = []
+    for i in range(6):
+        _attempt(app, "agent@example.com", "wrong-password-x", f"192.0.2.{150 + i}", statuses)
+    assert statuses[-1] == 429
+    stranger = []
+    _attempt(app, "agent@example.com", PASSWORD, "198.51.100.41", stranger)
+    assert stranger == [429]
+    again = owner.post("/login", data={"email": "agent@example.com", "password": PASSWORD},
+                       environ_base={"REMOTE_ADDR": "198.51.100.42"})
+    assert again.status_code == 302
+
+
+def test_a_known_browser_cookie_is_for_its_own_account_only(client, users, app):
+    from webapp.auth import known_browsers
+
+    login(client, "agent@example.com", PASSWORD)
+    cookie = client.get_cookie(known_browsers.COOKIE)
+    assert cookie is not None and cookie.http_only
+    with app.test_request_context(headers={"Cookie": f"{known_browsers.COOKIE}={cookie.value}"}):
+        assert known_browsers.recognizes("agent@example.com")
+        assert not known_browsers.recognizes("admin@example.com")
+    with app.test_request_context(headers={"Cookie": f"{known_browsers.COOKIE}={cookie.value[:-2]}xx"}):
+        assert not known_browsers.recognizes("agent@example.com")
+
+
+# --- signing out other browsers ------------------------------------------------------------------------------
+
+def test_sign_out_other_browsers_keeps_this_one(users, app):
+    here, elsewhere = app.test_client(), app.test_client()
+    stolen = _remembered(elsewhere)
+    _remembered(here)
+    page = here.get("/settings/").get_data(as_text=True)
+    assert "also signed in on 1 other browser" in page
+    response = here.post("/sessions/sign-out-others", headers={"X-CSRFToken": csrf_token(here, "/")})
+    assert response.status_code == 303
+    assert "Signed out 1 other browser." in here.get("/settings/").get_data(as_text=True)
+    assert elsewhere.get("/").status_code == 302
+    assert _with_cookie(app, stolen) == 302
+    assert here.get("/").status_code == 200
+    with app.app_context():
+        assert AuditLog.get(AuditLog.action == "sessions.revoke_others").detail == "1"
+
+
+def test_admin_signs_a_user_out_everywhere(client, auth, users, app):
+    agent_browser = app.test_client()
+    stolen = _remembered(agent_browser)
+    auth.login("admin")
+    response = auth.post(f"/settings/users/{users['agent'].id}/sign-out")
+    assert response.status_code == 302
+    assert agent_browser.get("/").status_code == 302
+    assert _with_cookie(app, stolen) == 302
+    assert client.get("/").status_code == 200
+
+
+def test_only_admins_sign_others_out(client, auth, users):
+    auth.login("supervisor")
+    assert auth.post(f"/settings/users/{users['agent'].id}/sign-out").status_code == 403
+
+
+# --- user fields within their columns ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("name", "n" * 121, "at most 120 characters"),
+    ("timezone", "Mars/Olympus_Mons", "Choose a time zone"),
+    ("timezone", "z" * 5000, "Choose a time zone"),
+])
+def test_user_edit_refuses_values_that_do_not_fit(client, auth, users, app, field, value, message):
+    auth.login("admin")
+    agent = users["agent"]
+    data = {"name": "Agent", "role": "agent", "timezone": "Asia/Jakarta", field: value}
+    response = auth.post(f"/settings/users/{agent.id}", data=data)
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    with app.app_context():
+        stored = User.get_by_id(agent.id)
+        assert (stored.name, stored.timezone) == ("Agent", "Asia/Jakarta")
+
+
+def test_user_create_refuses_an_over_long_name(client, auth):
+    auth.login("admin")
+    response = auth.post("/settings/users/", data={"email": "new@example.com", "name": "n" * 121, "role": "agent",
+                                                   "password": "Tangerine-river-77q"})
+    assert response.status_code == 422 and "at most 120 characters" in response.get_data(as_text=True)
+    assert User.select().where(User.email == "new@example.com").count() == 0

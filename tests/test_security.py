@@ -332,3 +332,52 @@ def test_forwarded_for_is_ignored_without_trusted_proxies(client, users, app):
     client.post("/login", data={"email": "agent@example.com", "password": "wrong-password-x", "csrf_token": token},
                 headers={"X-Forwarded-For": "203.0.113.5"})
     assert LoginAttempt.get().remote_addr == "127.0.0.1"
+
+
+def test_anonymous_body_is_capped_before_the_csrf_check_reads_it(client, users):
+    from webapp.security import ANONYMOUS_MAX_BYTES
+
+    response, body = _post_body(client, "/login", 2 * 1024 * 1024)
+    assert response.status_code == 413
+    assert body.sent < 2 * ANONYMOUS_MAX_BYTES
+
+
+# --- over-long form values: 400 or 422 with a message, never 500 -------------------------------------------
+
+def test_an_over_long_form_value_is_refused_with_a_message(client, auth, ctx):
+    from webapp.models import Contact
+    from webapp.security import MAX_FIELD_CHARS
+
+    contact = Contact.create(name="Ann", phone="+6281234567890")
+    auth.login("admin")
+    response = auth.post(f"/contacts/{contact.id}/opt-out", data={"reason": "x" * (MAX_FIELD_CHARS + 1)})
+    assert response.status_code == 400
+    assert "longer (or larger) than this console accepts" in response.get_data(as_text=True)
+    assert not Contact.get_by_id(contact.id).opted_out
+
+
+def test_a_value_the_database_refuses_answers_400(client, auth, ctx, monkeypatch):
+    from peewee import DataError
+
+    from webapp.contacts import optouts
+    from webapp.models import Contact
+
+    def refuse(*_args, **_kwargs):
+        raise DataError("value too long for type character varying(200)")
+
+    contact = Contact.create(name="Ann", phone="+6281234567890")
+    monkeypatch.setattr(optouts, "opt_out_contacts", refuse)
+    auth.login("admin")
+    response = auth.post(f"/contacts/{contact.id}/opt-out", data={"reason": "x" * 300})
+    assert response.status_code == 400
+    assert "Shorten it and try again" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 200
+
+
+def test_sign_in_with_an_over_long_email_is_a_failed_try(client, users):
+    from tests.conftest import csrf_token
+
+    token = csrf_token(client, "/login")
+    response = client.post("/login", data={"email": "a" * 300 + "@example.com", "password": "x" * 300,
+                                           "csrf_token": token})
+    assert response.status_code == 401

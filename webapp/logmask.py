@@ -1,6 +1,7 @@
 """Secrets out of log lines: the callback token travels in webhook paths (/callbacks/<provider>/<token>),
 so every line that may print a path (gunicorn's access and error logs, the development server, Flask's
-own "Exception on <path>") passes through ``mask`` first.
+own "Exception on <path>") passes through ``mask`` first; and every record made in a process that runs the
+app (web or worker, any logger, tracebacks included) has the configured secrets replaced (``protect_process``).
 """
 import logging
 import re
@@ -10,6 +11,13 @@ from gunicorn.glogging import Logger as _GunicornLogger
 # The path segment after /callbacks/<provider>/ is the token (webapp.callbacks routes).
 CALLBACK_PATH = re.compile(r"(/callbacks/[A-Za-z0-9_-]+/)([^/?#\s\"']+)")
 MASK = "[token]"
+# Settings whose values never belong in a log line: a provider error's traceback may quote the request URL,
+# and the masking API carries its password in the query string.
+SECRET_SETTINGS = ("SECRET_KEY", "CALLBACK_TOKEN", "CITCALL_API_KEY", "MASKING_PASSWORD", "AIRTEL_PASSWORD",
+                   "OCA_PASSWORD")
+# Shorter values would mask ordinary words (a sandbox password like "x" is no secret worth a garbled log).
+MIN_SECRET_LENGTH = 6
+_PROCESS_SECRETS = set()
 
 
 def mask(text, secrets=()):
@@ -20,20 +28,45 @@ def mask(text, secrets=()):
     return text
 
 
+def _mask_record(record, secrets):
+    """The record's final text (message and traceback) with the token and secrets masked."""
+    record.msg = mask(record.getMessage(), secrets)
+    record.args = None
+    if record.exc_info:
+        record.exc_text = mask(logging.Formatter().formatException(record.exc_info), secrets)
+        record.exc_info = None
+    return record
+
+
 class MaskFilter(logging.Filter):
-    """Rewrites each record's final text (message and traceback) with the token masked."""
+    """Rewrites each record of one logger (gunicorn's own, which exist before the app does)."""
 
     def __init__(self, secrets=()):
         super().__init__()
         self.secrets = set(filter(None, secrets))
 
     def filter(self, record):
-        record.msg = mask(record.getMessage(), self.secrets)
-        record.args = None
-        if record.exc_info:
-            record.exc_text = mask(logging.Formatter().formatException(record.exc_info), self.secrets)
-            record.exc_info = None
+        _mask_record(record, self.secrets)
         return True
+
+
+def protect_process(config):
+    """Mask the token and the SECRET_SETTINGS of ``config`` in every log record this process makes.
+
+    A filter on one logger misses records of its children ("webapp.campaigns.sms" propagates to the handlers
+    of "webapp" without passing the filters of "webapp"), and a handler filter misses handlers added later
+    (the worker's basicConfig). The record factory sees every record, and only those a logger will emit."""
+    _PROCESS_SECRETS.update(str(config[name]) for name in SECRET_SETTINGS
+                            if config.get(name) and len(str(config[name])) >= MIN_SECRET_LENGTH)
+    current = logging.getLogRecordFactory()
+    if getattr(current, "masks_secrets", False):
+        return
+
+    def factory(*args, **kwargs):
+        return _mask_record(current(*args, **kwargs), _PROCESS_SECRETS)
+
+    factory.masks_secrets = True
+    logging.setLogRecordFactory(factory)
 
 
 def install(logger, secrets=()):

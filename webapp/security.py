@@ -2,6 +2,7 @@
 from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from peewee import DataError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp import logmask
@@ -13,6 +14,9 @@ PUBLIC_ENDPOINTS = {"auth.login", "twofactor.verify", "twofactor.resend_code", "
 PUBLIC_BLUEPRINTS = {"callbacks"}
 # Webhooks keep their own rules: every body is stored raw, NUL bytes included (webapp.callbacks).
 RAW_INPUT_BLUEPRINTS = {"callbacks"}
+# No form field of this console needs more (the longest, an SMS text, is a few thousand characters).
+MAX_FIELD_CHARS = 20_000
+TOO_LONG_MESSAGE = "A value in this form is longer (or larger) than this console accepts. Shorten it and try again."
 # Request body cap before sign-in: a login form is a few hundred bytes; nobody anonymous uploads anything.
 ANONYMOUS_MAX_BYTES = 64 * 1024
 
@@ -58,8 +62,9 @@ def init_app(app):
     # Before any blueprint registers its routes, so every <int:...> gets the database's range.
     app.url_map.converters["int"] = IdConverter
     app.wsgi_app = TrustedProxies(app, app.wsgi_app)
-    # Flask logs "Exception on <path>": a failing webhook would print the callback token.
-    logmask.install(app.logger, [app.config["CALLBACK_TOKEN"]])
+    # Flask logs "Exception on <path>": a failing webhook would print the callback token; a provider error's
+    # traceback may quote a URL with credentials.
+    logmask.protect_process(app.config)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -69,18 +74,32 @@ def init_app(app):
 
     login_manager.user_loader(sessions.load)
 
-    @app.before_request
-    def refuse_hostile_input():
-        """No text field of this console holds a NUL byte, and PostgreSQL refuses one in a query: answer
-        400 at the door rather than 500 in whichever view meets it first."""
+    def cap_anonymous_bodies():
+        """Before sign-in nobody uploads anything: a stranger's body is refused past ANONYMOUS_MAX_BYTES.
+        Runs first of all (CSRF protection reads the form, so a later hook would come after the whole body
+        was read under the signed-in cap)."""
         if request.blueprint in RAW_INPUT_BLUEPRINTS:
             return None
         if not current_user.is_authenticated:
             request.max_content_length = min(ANONYMOUS_MAX_BYTES, app.config["MAX_CONTENT_LENGTH"])
+        return None
+
+    app.before_request_funcs.setdefault(None, []).insert(0, cap_anonymous_bodies)
+
+    @app.before_request
+    def refuse_hostile_input():
+        """No text field of this console holds a NUL byte, and PostgreSQL refuses one in a query: answer
+        400 at the door rather than 500 in whichever view meets it first. Over-long values get a 400 that
+        says so, rather than whatever the first column too short for them would do."""
+        if request.blueprint in RAW_INPUT_BLUEPRINTS:
+            return None
         if "\x00" in request.path or _has_nul(request.args):
             abort(400)
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") and _has_nul(request.form):
-            abort(400)
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            if _has_nul(request.form):
+                abort(400)
+            if _longest(request.form) > MAX_FIELD_CHARS:
+                return _error(400, "Too long", TOO_LONG_MESSAGE)
         return None
 
     @app.before_request
@@ -108,6 +127,13 @@ def init_app(app):
             response.headers["Cache-Control"] = "no-store"
         return response
 
+    @app.errorhandler(DataError)
+    def value_too_long(_exc):
+        # PostgreSQL refuses a value longer than its column or out of its type's range (SQLite stores it):
+        # that is the form's fault, not the server's. Peewee runs in autocommit mode, so the refused
+        # statement left no transaction open.
+        return _error(400, "Too long", TOO_LONG_MESSAGE)
+
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
         message = "This form has expired or was not sent from this console. Reload the page and try again."
@@ -122,6 +148,10 @@ def init_app(app):
         (500, "Something went wrong", "The error has been logged. Try again, or contact an administrator."),
     ):
         app.register_error_handler(status, _handler(status, title, message))
+
+
+def _longest(multidict):
+    return max((len(value) for _key, value in multidict.items(multi=True)), default=0)
 
 
 def _has_nul(multidict):

@@ -1,9 +1,17 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from webapp.auth import admin_bp
+from webapp.auth import admin_bp, sessions
 from webapp.auth.decorators import role_required
-from webapp.auth.service import UserError, audit, create_user, set_active, set_password
+from webapp.auth.service import (
+    UserError,
+    audit,
+    check_timezone,
+    clean_name,
+    create_user,
+    set_active,
+    set_password,
+)
 from webapp.models import ROLES, User
 from webapp.phones import PhoneError, to_e164
 
@@ -63,9 +71,9 @@ def _apply_edit(user, form):
         user.phone = to_e164(phone) if phone else None
     except PhoneError as exc:
         raise UserError(f"Phone: {exc}") from exc
-    user.name = (form.get("name") or user.name).strip()
+    user.name = clean_name(form.get("name") or user.name)
     user.role = role
-    user.timezone = form.get("timezone") or user.timezone
+    user.timezone = check_timezone(form.get("timezone") or user.timezone)
     user.save()
     if form.get("password"):
         set_password(user, form["password"])
@@ -83,6 +91,19 @@ def toggle_active(user_id):
         audit("user.activate" if user.active else "user.deactivate", user.email, user_id=current_user.id)
         flash(f"{user.email} is now {'active' if user.active else 'deactivated'}.", "success")
     return redirect(url_for("admin.index"))
+
+
+@admin_bp.route("/<int:user_id>/sign-out", methods=["POST"])
+def sign_out_everywhere(user_id):
+    """A lost laptop or a leaked password: every browser of this user is signed out, remember-me included."""
+    user = User.get_or_none(User.id == user_id)
+    if user is None:
+        return render_template("errors/404.html"), 404
+    count = sessions.revoke_all(user.id)
+    audit("sessions.revoke_all", user.email, detail=str(count), user_id=current_user.id,
+          remote_addr=request.remote_addr or "")
+    flash(f"{user.email} is signed out of {count} browser{'s' if count != 1 else ''}.", "success")
+    return redirect(url_for("admin.edit", user_id=user.id))
 
 
 @admin_bp.route("/<int:user_id>/two-factor/reset", methods=["POST"])

@@ -1,10 +1,15 @@
 """Sign-in, throttling and user management as plain functions (views and CLI call these)."""
+from zoneinfo import available_timezones
+
 from webapp.auth import sessions, throttle
 from webapp.auth.passwords import burn_verification, hash_password, needs_rehash, password_problem, verify_password
 from webapp.models import ROLES, AuditLog, LoginAttempt, User, utcnow
 
 # Same words for a wrong password, an unknown e-mail and a deactivated account: no account enumeration.
 BAD_CREDENTIALS = "Invalid e-mail or password."
+# RFC 5321's longest address, and the users.email column; the users.name column.
+MAX_EMAIL_LENGTH = 254
+MAX_NAME_LENGTH = 120
 
 
 class UserError(ValueError):
@@ -15,12 +20,12 @@ def normalize_email(email):
     return (email or "").strip().lower()
 
 
-def authenticate(email, password, remote_addr):
+def authenticate(email, password, remote_addr, known_browser=False):
     """Check the password: (user, None) or (None, message). Each try is counted by the throttle before the
     check (webapp.auth.throttle); the caller calls complete_login once every factor has passed."""
     email = normalize_email(email)
     try:
-        reservation = throttle.reserve(email, remote_addr)
+        reservation = throttle.reserve(email, remote_addr, known_browser)
     except throttle.Throttled as exc:
         return None, str(exc)
     user = User.get_or_none(User.email == email)
@@ -29,7 +34,8 @@ def authenticate(email, password, remote_addr):
     ok = user is not None and verify_password(user.password_hash, password or "") and user.active
     if not ok:
         # Kept as the record of failed sign-ins; the throttle itself counts in webapp.ratelimit.
-        LoginAttempt.create(email=email, remote_addr=remote_addr)
+        # Cut to the columns: an e-mail no account can have is still a failed try, not a database error.
+        LoginAttempt.create(email=email[:MAX_EMAIL_LENGTH], remote_addr=remote_addr[:64])
         return None, BAD_CREDENTIALS
     throttle.release(reservation)
     if needs_rehash(user.password_hash):
@@ -48,18 +54,33 @@ def complete_login(user, remote_addr=""):
 
 def create_user(email, name, role, password):
     email = normalize_email(email)
-    if "@" not in email or len(email) > 254:
+    if "@" not in email or len(email) > MAX_EMAIL_LENGTH:
         raise UserError("Enter a valid e-mail address.")
     if role not in ROLES:
         raise UserError(f"Role must be one of: {', '.join(ROLES)}.")
-    if not (name or "").strip():
-        raise UserError("Enter a name.")
+    name = clean_name(name)
     problem = password_problem(password, email)
     if problem:
         raise UserError(problem)
     if User.select().where(User.email == email).exists():
         raise UserError("A user with this e-mail already exists.")
-    return User.create(email=email, name=name.strip(), role=role, password_hash=hash_password(password))
+    return User.create(email=email, name=name, role=role, password_hash=hash_password(password))
+
+
+def clean_name(name):
+    name = (name or "").strip()
+    if not name:
+        raise UserError("Enter a name.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise UserError(f"Names can have at most {MAX_NAME_LENGTH} characters.")
+    return name
+
+
+def check_timezone(zone):
+    """Every page renders times in the user's zone: an unknown one would break all of them."""
+    if zone not in available_timezones():
+        raise UserError("Choose a time zone from the list (for example Asia/Jakarta or Asia/Kolkata).")
+    return zone
 
 
 def set_password(user, password):

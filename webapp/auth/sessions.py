@@ -11,6 +11,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_login import current_user, login_user, logout_user
 
+from webapp.auth import known_browsers
 from webapp.models import User, UserSession, utcnow
 
 
@@ -32,6 +33,7 @@ def sign_in(user, remember=False, remote_addr=""):
                        created_at=now, expires_at=now + _duration())
     user.session_key = key
     login_user(user, remember=bool(remember), duration=_duration())
+    known_browsers.remember(user.email)
 
 
 def load(session_id):
@@ -61,5 +63,20 @@ def sign_out():
 
 
 def revoke_all(user_id):
-    """Every session of a user ends (password change, deactivation)."""
-    UserSession.delete().where(UserSession.user_id == user_id).execute()
+    """Every session of a user ends (password change, deactivation, an admin's "sign out everywhere")."""
+    return UserSession.delete().where(UserSession.user_id == user_id).execute()
+
+
+def _others(user_id, key):
+    return (UserSession.user_id == user_id) & (UserSession.key_hash != _hash(key or ""))
+
+
+def count_others(user_id, key):
+    """Live sessions of this user in other browsers (remembered or not)."""
+    return UserSession.select().where(_others(user_id, key) & (UserSession.expires_at > utcnow())).count()
+
+
+def revoke_others(user_id, key):
+    """Every session of this user but the one carrying ``key`` ends, with its remember-me cookie; returns how
+    many browsers were signed out."""
+    return UserSession.delete().where(_others(user_id, key)).execute()

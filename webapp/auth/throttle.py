@@ -4,8 +4,8 @@ Three counters, none of which lets a stranger lock someone else out:
 - account + address: LOGIN_MAX_FAILURES tries per window, then that address waits for that account;
 - address: several times that, for one address guessing across many accounts (an office NAT still fits);
 - account, from all addresses: past LOGIN_ACCOUNT_CEILING tries in the window, the account is slowed to one
-  try per LOGIN_SLOW_SECONDS instead of being locked, so a distributed guess is slow and the owner still
-  gets in.
+  try per LOGIN_SLOW_SECONDS instead of being locked, so a distributed guess is slow; a browser that has
+  signed in to the account before (webapp.auth.known_browsers) is exempt, so the owner is never held up.
 A try is counted before the password is checked (so parallel requests cannot all pass a "4 of 5" check)
 and given back when the password is right.
 """
@@ -43,8 +43,9 @@ def _pair_key(email, remote_addr):
     return ratelimit.key("login-pair", email, remote_addr)
 
 
-def reserve(email, remote_addr):
-    """Count one try for this e-mail from this address, or raise Throttled."""
+def reserve(email, remote_addr, known_browser=False):
+    """Count one try for this e-mail from this address, or raise Throttled. A known browser's tries do not
+    count toward, nor wait for, the account-wide slow-down."""
     cfg = current_app.config
     window = cfg["LOGIN_WINDOW_SECONDS"]
     failures = cfg["LOGIN_MAX_FAILURES"]
@@ -55,9 +56,12 @@ def reserve(email, remote_addr):
         ])
     except LimitExceeded as exc:
         raise Throttled(exc.wait) from None
+    taken_keys = [limit.key for limit in taken]
+    if known_browser:
+        return Reservation(taken_keys)
     account = ratelimit.key("login-account", email)
     hits, _wait = ratelimit.hit(account, window)
-    taken_keys = [limit.key for limit in taken] + [account]
+    taken_keys.append(account)
     if hits > cfg["LOGIN_ACCOUNT_CEILING"]:
         try:
             ratelimit.take([Limit("slow", ratelimit.key("login-slow", email), 1, cfg["LOGIN_SLOW_SECONDS"])])

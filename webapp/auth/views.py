@@ -3,8 +3,8 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from webapp.auth import bp, sessions
-from webapp.auth.service import BAD_CREDENTIALS, audit, authenticate, complete_login
+from webapp.auth import bp, known_browsers, sessions
+from webapp.auth.service import BAD_CREDENTIALS, audit, authenticate, complete_login, normalize_email
 
 
 def _safe_next(target):
@@ -27,7 +27,8 @@ def login():
     email = ""
     if request.method == "POST":
         email = request.form.get("email", "")
-        user, error = authenticate(email, request.form.get("password", ""), request.remote_addr or "")
+        user, error = authenticate(email, request.form.get("password", ""), request.remote_addr or "",
+                                   known_browsers.recognizes(normalize_email(email)))
         if user and user.two_factor:
             return _second_factor(user)
         if user:
@@ -58,3 +59,15 @@ def logout():
     sessions.sign_out()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/sessions/sign-out-others", methods=["POST"])
+@login_required
+def sign_out_others():
+    """For a password typed on a shared computer or a lost laptop: every other browser, remembered or not,
+    is signed out; this one stays."""
+    count = sessions.revoke_others(current_user.id, current_user.session_key)
+    audit("sessions.revoke_others", current_user.email, detail=str(count), user_id=current_user.id,
+          remote_addr=request.remote_addr or "")
+    flash(f"Signed out {count} other browser{'s' if count != 1 else ''}.", "success")
+    return redirect(url_for("settings.index"), 303)

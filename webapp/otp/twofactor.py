@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 
-from webapp.auth import sessions, throttle
+from webapp.auth import known_browsers, sessions, throttle
 from webapp.auth.service import audit, complete_login
 from webapp.models import LoginAttempt, OtpAttempt, OtpRequest, User, utcnow
 from webapp.otp import login_bp, service
@@ -83,12 +83,12 @@ def pending():
     return user, otp, marker
 
 
-def check(user, otp, code, remote_addr):
+def check(user, otp, code, remote_addr, known_browser=False):
     """Verify a sign-in code within every cap; raises TooManyAttempts when the step must close."""
     if _login_attempts(user, "verify", "wrong") >= MAX_WRONG_CODES:
         raise TooManyAttempts("Too many wrong codes. Try again later.")
     try:
-        reservation = throttle.reserve(user.email, remote_addr)
+        reservation = throttle.reserve(user.email, remote_addr, known_browser)
     except throttle.Throttled as exc:
         raise TooManyAttempts(str(exc)) from None
     try:
@@ -152,7 +152,7 @@ def verify():
         return _page(user, otp)
     addr = request.remote_addr or ""
     try:
-        result = check(user, otp, request.form.get("code", ""), addr)
+        result = check(user, otp, request.form.get("code", ""), addr, known_browsers.recognizes(user.email))
     except TooManyAttempts as exc:
         return _restart(str(exc))
     except OtpError as exc:

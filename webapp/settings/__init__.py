@@ -38,7 +38,12 @@ def callback_urls():
 
 @bp.route("/")
 def index():
-    return render_template("settings/index.html")
+    from flask_login import current_user
+
+    from webapp.auth.sessions import count_others
+
+    return render_template("settings/index.html",
+                           other_sessions=count_others(current_user.id, current_user.session_key))
 
 
 @bp.route("/providers")
