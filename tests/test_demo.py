@@ -1,10 +1,12 @@
 """`flask demo` as a person starts it: on the ports given, twice on one database, with the printed password."""
 import os
+import queue
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -74,5 +76,27 @@ def test_demo_moves_ports_and_every_printed_password_works(tmp_path):
             assert f"http://127.0.0.1:{sandbox_port}/masking" in providers
             assert ":5055" not in providers and "127.0.0.1:5000" not in providers
             assert requests.get(f"http://127.0.0.1:{sandbox_port}/", timeout=5).json()["simulators"]
+            if _start == 0:
+                assert_callback_arrives(session, base, proc)
         finally:
             stop(proc)
+
+
+def assert_callback_arrives(session, base, proc):
+    """A missed-call OTP goes to the simulators on their port, whose callback comes back to the app's port
+    (the demo prints one access line per request, the token masked)."""
+    page = session.get(f"{base}/otp/", timeout=10).text
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    sent = session.post(f"{base}/otp/", data={"phone": "+6281200000000", "method": "miscall", "csrf_token": token},
+                        allow_redirects=False, timeout=10)
+    assert sent.status_code in (302, 303), sent.text
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    deadline = time.monotonic() + 20
+    line = ""
+    while "/callbacks/citcall/" not in line and time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            continue
+    assert "POST /callbacks/citcall/[token]" in line and '" 200' in line, line
