@@ -356,10 +356,42 @@ def test_a_known_browser_cookie_is_for_its_own_account_only(client, users, app):
     cookie = client.get_cookie(known_browsers.COOKIE)
     assert cookie is not None and cookie.http_only
     with app.test_request_context(headers={"Cookie": f"{known_browsers.COOKIE}={cookie.value}"}):
-        assert known_browsers.recognizes("agent@example.com")
-        assert not known_browsers.recognizes("admin@example.com")
+        assert known_browsers.identity("agent@example.com")
+        assert known_browsers.identity("admin@example.com") is None
     with app.test_request_context(headers={"Cookie": f"{known_browsers.COOKIE}={cookie.value[:-2]}xx"}):
-        assert not known_browsers.recognizes("agent@example.com")
+        assert known_browsers.identity("agent@example.com") is None
+
+
+def test_strangers_at_the_owners_address_do_not_hold_the_owner_up(users, app):
+    """An office behind one NAT address: guesses and typos there use up the address's tries, not those of
+    a browser that has signed in to the account before."""
+    from webapp.auth.throttle import ADDRESS_FACTOR
+
+    app.config["WTF_CSRF_ENABLED"] = False
+    office = {"REMOTE_ADDR": "203.0.113.80"}
+    owner = app.test_client()
+    assert owner.post("/login", data={"email": "agent@example.com", "password": PASSWORD},
+                      environ_base=office).status_code == 302
+    owner.post("/logout")
+    stranger = app.test_client()
+    for i in range(app.config["LOGIN_MAX_FAILURES"] * ADDRESS_FACTOR):
+        email = "agent@example.com" if i % 2 else f"colleague{i}@example.com"
+        stranger.post("/login", data={"email": email, "password": "wrong-password-x"}, environ_base=office)
+    assert stranger.post("/login", data={"email": "agent@example.com", "password": PASSWORD},
+                         environ_base=office).status_code == 429
+    assert owner.post("/login", data={"email": "agent@example.com", "password": PASSWORD},
+                      environ_base=office).status_code == 302
+
+
+def test_a_known_browser_has_its_own_few_tries(users, app):
+    app.config["WTF_CSRF_ENABLED"] = False
+    owner = app.test_client()
+    owner.post("/login", data={"email": "agent@example.com", "password": PASSWORD})
+    owner.post("/logout")
+    statuses = [owner.post("/login", data={"email": "agent@example.com", "password": "wrong-password-x"},
+                           environ_base={"REMOTE_ADDR": f"192.0.2.{200 + i}"}).status_code
+                for i in range(app.config["LOGIN_MAX_FAILURES"] + 1)]
+    assert statuses == [401] * app.config["LOGIN_MAX_FAILURES"] + [429]
 
 
 # --- signing out other browsers ------------------------------------------------------------------------------

@@ -20,12 +20,12 @@ def normalize_email(email):
     return (email or "").strip().lower()
 
 
-def authenticate(email, password, remote_addr, known_browser=False):
+def authenticate(email, password, remote_addr, browser=None):
     """Check the password: (user, None) or (None, message). Each try is counted by the throttle before the
     check (webapp.auth.throttle); the caller calls complete_login once every factor has passed."""
     email = normalize_email(email)
     try:
-        reservation = throttle.reserve(email, remote_addr, known_browser)
+        reservation = throttle.reserve(email, remote_addr, browser)
     except throttle.Throttled as exc:
         return None, str(exc)
     user = User.get_or_none(User.email == email)

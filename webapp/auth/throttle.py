@@ -2,10 +2,12 @@
 
 Three counters, none of which lets a stranger lock someone else out:
 - account + address: LOGIN_MAX_FAILURES tries per window, then that address waits for that account;
-- address: several times that, for one address guessing across many accounts (an office NAT still fits);
+- address: several times that, for one address guessing across many accounts;
 - account, from all addresses: past LOGIN_ACCOUNT_CEILING tries in the window, the account is slowed to one
-  try per LOGIN_SLOW_SECONDS instead of being locked, so a distributed guess is slow; a browser that has
-  signed in to the account before (webapp.auth.known_browsers) is exempt, so the owner is never held up.
+  try per LOGIN_SLOW_SECONDS instead of being locked, so a distributed guess is slow.
+A browser that has signed in to the account before (webapp.auth.known_browsers) is counted on its own
+instead: LOGIN_MAX_FAILURES tries per window for that browser, whatever its address and whatever strangers
+do, so neither an office sharing one address nor an attacker slowing the account holds up its owner.
 A try is counted before the password is checked (so parallel requests cannot all pass a "4 of 5" check)
 and given back when the password is right.
 """
@@ -43,21 +45,26 @@ def _pair_key(email, remote_addr):
     return ratelimit.key("login-pair", email, remote_addr)
 
 
-def reserve(email, remote_addr, known_browser=False):
-    """Count one try for this e-mail from this address, or raise Throttled. A known browser's tries do not
-    count toward, nor wait for, the account-wide slow-down."""
+def reserve(email, remote_addr, browser=None):
+    """Count one try for this e-mail from this address, or raise Throttled.
+
+    ``browser`` identifies a browser that has signed in to this account before (webapp.auth.known_browsers):
+    its tries are counted for that browser alone, so neither strangers guessing from the same address (an
+    office behind one NAT address) nor the account-wide slow-down hold up the account's owner."""
     cfg = current_app.config
     window = cfg["LOGIN_WINDOW_SECONDS"]
     failures = cfg["LOGIN_MAX_FAILURES"]
+    if browser:
+        limits = [Limit("browser", ratelimit.key("login-browser", email, browser), failures, window)]
+    else:
+        limits = [Limit("pair", _pair_key(email, remote_addr), failures, window),
+                  Limit("address", ratelimit.key("login-addr", remote_addr), failures * ADDRESS_FACTOR, window)]
     try:
-        taken = ratelimit.take([
-            Limit("pair", _pair_key(email, remote_addr), failures, window),
-            Limit("address", ratelimit.key("login-addr", remote_addr), failures * ADDRESS_FACTOR, window),
-        ])
+        taken = ratelimit.take(limits)
     except LimitExceeded as exc:
         raise Throttled(exc.wait) from None
     taken_keys = [limit.key for limit in taken]
-    if known_browser:
+    if browser:
         return Reservation(taken_keys)
     account = ratelimit.key("login-account", email)
     hits, _wait = ratelimit.hit(account, window)

@@ -28,7 +28,7 @@ def login():
     if request.method == "POST":
         email = request.form.get("email", "")
         user, error = authenticate(email, request.form.get("password", ""), request.remote_addr or "",
-                                   known_browsers.recognizes(normalize_email(email)))
+                                   known_browsers.identity(normalize_email(email)))
         if user and user.two_factor:
             return _second_factor(user)
         if user:

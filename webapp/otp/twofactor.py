@@ -83,12 +83,12 @@ def pending():
     return user, otp, marker
 
 
-def check(user, otp, code, remote_addr, known_browser=False):
+def check(user, otp, code, remote_addr, browser=None):
     """Verify a sign-in code within every cap; raises TooManyAttempts when the step must close."""
     if _login_attempts(user, "verify", "wrong") >= MAX_WRONG_CODES:
         raise TooManyAttempts("Too many wrong codes. Try again later.")
     try:
-        reservation = throttle.reserve(user.email, remote_addr, known_browser)
+        reservation = throttle.reserve(user.email, remote_addr, browser)
     except throttle.Throttled as exc:
         raise TooManyAttempts(str(exc)) from None
     try:
@@ -152,7 +152,7 @@ def verify():
         return _page(user, otp)
     addr = request.remote_addr or ""
     try:
-        result = check(user, otp, request.form.get("code", ""), addr, known_browsers.recognizes(user.email))
+        result = check(user, otp, request.form.get("code", ""), addr, known_browsers.identity(user.email))
     except TooManyAttempts as exc:
         return _restart(str(exc))
     except OtpError as exc:
