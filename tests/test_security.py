@@ -262,8 +262,9 @@ def test_secure_flag_reaches_the_cookies(client, users, app):
     response = client.post("/login", data={"email": "agent@example.com", "password": PASSWORD,
                                            "csrf_token": token, "remember": "1"})
     cookies = response.headers.getlist("Set-Cookie")
-    assert all("Secure" in c for c in cookies if c.startswith(("session=", "remember_token="))), cookies
-    assert any(c.startswith("remember_token=") for c in cookies)
+    names = ("session=", "remember_token=", "known_browser=")
+    assert all("Secure" in c for c in cookies if c.startswith(names)), cookies
+    assert {n for n in names for c in cookies if c.startswith(n)} == set(names), cookies
 
 
 # --- audio uploads with hostile names -----------------------------------------------------------------------

@@ -73,3 +73,31 @@ def test_sign_in_codes_are_limited_too(ctx, users, sandbox):
         with pytest.raises(service.RateLimited, match="Wait 15 seconds"):
             begin(agent, False, "/", "127.0.0.1")
     assert len(otp_requests_to(sandbox, "asynccall")) == 1
+
+
+def test_twelve_parallel_sends_to_one_number_place_one_call(app, sandbox):
+    """The issue's 12 missed calls in 0.6 s, all at once: the counters are atomic, so exactly one passes."""
+    import threading
+
+    from webapp.extensions import db
+
+    app.config["OTP_MIN_INTERVAL_SECONDS"] = 15
+    start = threading.Barrier(12)
+    outcomes = []
+
+    def run(i):
+        with app.app_context(), db.connection_context():
+            start.wait()
+            try:
+                service.start(NUMBER, "miscall", remote_addr=f"192.0.2.{i}")
+                outcomes.append("sent")
+            except service.RateLimited:
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["refused"] * 11 + ["sent"]
+    assert len(otp_requests_to(sandbox, "asynccall")) == 1
