@@ -1,4 +1,6 @@
 """OTP send limits (issue 12): per number, per user and per address, held in the database."""
+import re
+
 import pytest
 
 from tests.otp.conftest import otp_requests_to
@@ -20,7 +22,8 @@ def test_twelve_quick_sends_to_one_number_are_mostly_refused(auth, app, sandbox)
     assert len(otp_requests_to(sandbox, "asynccall")) == 1
     assert OtpRequest.select().count() == 1
     page = send(auth).get_data(as_text=True)
-    assert "A code was just sent to this number. Wait 15 seconds before sending another." in page
+    # 15 seconds less the time the twelve requests took (a loaded machine may need more than one).
+    assert re.search(r"A code was just sent to this number\. Wait 1[0-5] seconds before sending another\.", page)
 
 
 def test_a_number_gets_a_few_codes_per_window(auth, app, sandbox):
