@@ -94,3 +94,8 @@ def test_gunicorn_access_and_error_lines_mask_the_token(gunicorn_logs):
     assert "/callbacks/airtel/[token]/events/ab12" in access
     assert "Error handling request /callbacks/airtel/[token]" in error
     assert TOKEN not in access + error
+
+
+def test_a_bad_format_string_neither_raises_nor_leaks(ctx, lines):
+    logging.getLogger("webapp.x").warning("two %s %s", f"/callbacks/citcall/{TOKEN}")
+    assert lines and TOKEN not in lines[-1] and "/callbacks/citcall/[token]" in lines[-1]

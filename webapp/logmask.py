@@ -30,7 +30,13 @@ def mask(text, secrets=()):
 
 def _mask_record(record, secrets):
     """The record's final text (message and traceback) with the token and secrets masked."""
-    record.msg = mask(record.getMessage(), secrets)
+    try:
+        text = record.getMessage()
+    except (TypeError, ValueError):
+        # A format string that does not match its arguments: logging itself would only print a complaint,
+        # so the caller must not fail here either.
+        text = f"{record.msg} {record.args!r}"
+    record.msg = mask(text, secrets)
     record.args = None
     if record.exc_info:
         record.exc_text = mask(logging.Formatter().formatException(record.exc_info), secrets)
