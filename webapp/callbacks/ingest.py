@@ -12,7 +12,7 @@ from webapp.providers.base import CallbackInvalid, redact_json_values
 
 log = logging.getLogger(__name__)
 
-# provider -> handler(event, payload) returning the new status: applied | orphan | ignored.
+# provider -> handler(event, payload) returning the new status: applied | orphan | ignored | stale.
 # The handler raises CallbackInvalid (webapp.providers.base) for input it cannot use.
 HANDLERS = {}
 # Body fields never stored, even in the raw copy: CitCALL's `token` is the one-time code (the missed

@@ -111,11 +111,14 @@ def find_send(provider, reference):
 
 
 def apply_update(provider, update):
-    """Apply one StatusUpdate; returns 'applied', 'ignored' (nothing new) or 'orphan' (reference unknown)."""
+    """Apply one StatusUpdate; returns 'applied', 'ignored' (nothing new), 'stale' (the send was already
+    final: a late report changes neither its state nor its details) or 'orphan' (reference unknown)."""
     for _ in range(OPTIMISTIC_RETRIES):
         send = _send_for(provider, update)
         if send is None:
             return "orphan"
+        if send.state in states.FINAL:
+            return "stale"
         fields = _update_fields(send, update)
         if not fields:
             return "ignored"
@@ -184,8 +187,9 @@ def provider_callback_handler(provider):
             return "ignored"
         event.reference = str(updates[0].reference)
         results = [apply_update(provider, update) for update in updates]
-        if all(result == "orphan" for result in results):
-            return "orphan"
-        return "applied" if "applied" in results else "ignored"
+        for status in ("applied", "stale", "ignored"):
+            if status in results:
+                return status
+        return "orphan"
 
     return handle
