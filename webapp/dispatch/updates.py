@@ -6,6 +6,7 @@ cannot overwrite each other, and states only move forward.
 import json
 import logging
 
+from webapp.db import dialect
 from webapp.dispatch import states
 from webapp.dispatch.registry import ON_UPDATE
 from webapp.extensions import db
@@ -14,6 +15,8 @@ from webapp.providers.base import StatusUpdate
 
 log = logging.getLogger(__name__)
 OPTIMISTIC_RETRIES = 5
+# First key of the PostgreSQL advisory locks taken per send (the second is the send's id).
+SEND_LOCK_SPACE = 7301
 
 
 def _owned(send, owner):
@@ -162,17 +165,36 @@ def _run_hooks(send, update):
 
 def apply_orphans(provider, reference):
     """Callbacks that arrived before their send's reference was stored are applied now, in arrival order."""
-    from webapp.callbacks.ingest import apply, stored_payload
-
     # Asked after every accepted request and almost always empty: a compact indexed lookup first.
     probe = "SELECT 1 FROM callback_event WHERE reference = {p} AND status = 'orphan' AND provider = {p} LIMIT 1"
     if db.execute_sql(probe.format(p=db.param), (str(reference), provider)).fetchone() is None:
         return
-    orphans = (CallbackEvent.select()
-               .where((CallbackEvent.provider == provider) & (CallbackEvent.reference == str(reference))
-                      & (CallbackEvent.status == "orphan"))
-               .order_by(CallbackEvent.id))
-    for event in orphans:
+    with db.atomic():
+        send = find_send(provider, reference)
+        if send is not None:
+            serialize_send(send.id)
+        _apply_stored_orphans(provider, reference)
+
+
+def serialize_send(send_id):
+    """Take the send's callback lock until the transaction ends, so that two appliers (a callback and the
+    dispatcher's orphan pass, two callbacks, two workers) never apply one send's orphans concurrently or
+    let a later report overtake an earlier orphan. PostgreSQL: an advisory lock keyed on the send. SQLite:
+    every transaction already begins IMMEDIATE (webapp.db), which serialises all writers."""
+    if dialect() == "postgresql":
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (SEND_LOCK_SPACE, send_id))
+
+
+def _apply_stored_orphans(provider, reference, before=None):
+    from webapp.callbacks.ingest import apply, stored_payload
+
+    query = (CallbackEvent.select()
+             .where((CallbackEvent.provider == provider) & (CallbackEvent.reference == str(reference))
+                    & (CallbackEvent.status == "orphan")))
+    if before is not None:
+        query = query.where(CallbackEvent.id < before)
+    # Materialised before any write: an SQLite read cursor left open across a write fails "database is locked".
+    for event in list(query.order_by(CallbackEvent.id)):
         apply(event, stored_payload(event))
 
 
@@ -186,7 +208,15 @@ def provider_callback_handler(provider):
         if not updates:
             return "ignored"
         event.reference = str(updates[0].reference)
-        results = [apply_update(provider, update) for update in updates]
+        results = []
+        for update in updates:
+            send = _send_for(provider, update)
+            if send is not None:
+                serialize_send(send.id)
+                if send.provider_ref and event.id:
+                    # An orphan stored before this callback is older news: it goes first, whoever applies it.
+                    _apply_stored_orphans(provider, send.provider_ref, before=event.id)
+            results.append(apply_update(provider, update))
         for status in ("applied", "stale", "ignored"):
             if status in results:
                 return status
