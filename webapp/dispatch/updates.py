@@ -7,7 +7,7 @@ import json
 import logging
 
 from webapp.db import dialect
-from webapp.dispatch import states
+from webapp.dispatch import adoption, states
 from webapp.dispatch.registry import ON_UPDATE
 from webapp.extensions import db
 from webapp.models import CallbackEvent, Send, utcnow
@@ -210,7 +210,8 @@ def provider_callback_handler(provider):
         event.reference = str(updates[0].reference)
         results = []
         for update in updates:
-            send = _send_for(provider, update)
+            # An id no send has yet may be an `unknown` send's: adopted when the number names exactly one.
+            send = _send_for(provider, update) or adoption.adopt(provider, update, event.received_at or utcnow())
             if send is not None:
                 serialize_send(send.id)
                 if send.provider_ref and event.id:
