@@ -73,3 +73,36 @@ def test_two_appliers_apply_each_orphan_once_in_order(client, app, ctx):
     assert errors == []
     assert Send.get_by_id(send.id).state == states.FAILED
     assert _statuses() == ["applied", "stale"]
+
+
+def test_a_callback_racing_the_answer_runs_its_hooks_after_the_answers(client, app, ctx):
+    """The DLR arrives while the answer's hooks run (they read the send as `submitted`): it waits for the
+    answer's transaction, so its hooks run last and what they record is not undone by the answer's."""
+    from webapp.dispatch.registry import ON_UPDATE
+
+    send = _in_flight()
+    seen, racer = [], []
+
+    def callback_now():
+        with app.app_context():
+            db.connect(reuse_if_open=True)
+            try:
+                _dlr(app.test_client(), {**EARLIER, "error_code": "22", "error_message": "Delivered"})
+            finally:
+                db.close()
+
+    def hook(hooked, update):
+        if not racer:  # the answer's hook: the DLR comes in now and is given time to land
+            racer.append(threading.Thread(target=callback_now))
+            racer[0].start()
+            racer[0].join(0.5)
+        seen.append(hooked.state)
+
+    ON_UPDATE.setdefault("sms.masking", []).append(hook)
+    try:
+        apply_outcome(send, Outcome(provider_ref=REF), owner=None)
+        racer[0].join(30)
+    finally:
+        ON_UPDATE["sms.masking"].remove(hook)
+    assert seen == [states.SUBMITTED, states.DELIVERED]
+    assert Send.get_by_id(send.id).state == states.DELIVERED

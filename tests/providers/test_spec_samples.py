@@ -327,7 +327,7 @@ CITCALL = [
     Callback("citcall §4.1 asynchronous miscall callback parameters", "citcall", "",
              {"rc": "00", "trxid": TRX, "msisdn": "+6281234567890", "via": "voice", "token": "622130401234",
               "dial_code": "486", "dial_status": "Busy Here", "call_status": "BUSY", "price": "0", "result": "Failed"},
-             update(reference=TRX, state="failed", error_code="486")),
+             update(reference=TRX, state="failed", error_code="486", price=0.0, currency="IDR")),
     Callback("citcall §4.2 SMS callback parameters", "citcall", "",
              {"trxid": TRX, "result": "Success", "description": "Delivered", "reportedDate": "2019-01-30 10:00:00",
               "currency": "IDR", "price": "300"},

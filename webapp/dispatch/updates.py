@@ -5,6 +5,7 @@ cannot overwrite each other, and states only move forward.
 """
 import json
 import logging
+import zlib
 
 from webapp.db import dialect
 from webapp.dispatch import adoption, states
@@ -15,7 +16,8 @@ from webapp.providers.base import StatusUpdate
 
 log = logging.getLogger(__name__)
 OPTIMISTIC_RETRIES = 5
-# First key of the PostgreSQL advisory locks taken per send (the second is the send's id).
+# First keys of the PostgreSQL advisory locks taken per provider id and per send (see serialize_reference).
+REFERENCE_LOCK_SPACE = 7300
 SEND_LOCK_SPACE = 7301
 
 
@@ -41,14 +43,19 @@ def apply_outcome(send, outcome, owner):
         values["details"] = json.dumps({**send.detail, **outcome.details})
     if outcome.state in states.FINAL:
         values["final_at"] = now
-    if not _update_owned(send.id, owner, values):
-        log.warning("send %s changed while its request was in flight; answer kept in the channel log", send.id)
-        return
-    if ON_UPDATE.get(send.kind):
-        _run_hooks(Send.get_by_id(send.id), StatusUpdate(
-            reference=outcome.provider_ref, state=outcome.state, provider_status=outcome.provider_status,
-            details=outcome.details))
-    apply_orphans(send.provider, outcome.provider_ref)
+    # One transaction under the id's lock: a callback about this id (already on its way: it may overtake the
+    # answer) is applied either before the id is stored (then as an orphan, applied here) or after this
+    # answer's hooks ran, never in between, so a hook working from the answer cannot undo the callback's.
+    with db.atomic():
+        serialize_reference(send.provider, outcome.provider_ref)
+        if not _update_owned(send.id, owner, values):
+            log.warning("send %s changed while its request was in flight; answer kept in the channel log", send.id)
+            return
+        if ON_UPDATE.get(send.kind):
+            _run_hooks(Send.get_by_id(send.id), StatusUpdate(
+                reference=outcome.provider_ref, state=outcome.state, provider_status=outcome.provider_status,
+                details=outcome.details))
+        apply_orphans(send.provider, outcome.provider_ref)
 
 
 def _update_owned(send_id, owner, values):
@@ -165,22 +172,35 @@ def _run_hooks(send, update):
 
 def apply_orphans(provider, reference):
     """Callbacks that arrived before their send's reference was stored are applied now, in arrival order."""
-    # Asked after every accepted request and almost always empty: a compact indexed lookup first.
-    probe = "SELECT 1 FROM callback_event WHERE reference = {p} AND status = 'orphan' AND provider = {p} LIMIT 1"
-    if db.execute_sql(probe.format(p=db.param), (str(reference), provider)).fetchone() is None:
+    # Asked after every accepted request and almost always empty: a compact indexed lookup first. On SQLite
+    # it may run outside the lock: a callback's lookup and its "orphan" verdict are one write transaction,
+    # and write transactions are serialised, so a verdict is either visible here or saw the stored id.
+    if dialect() != "postgresql" and not _has_orphans(provider, reference):
         return
     with db.atomic():
-        send = find_send(provider, reference)
-        if send is not None:
-            serialize_send(send.id)
-        _apply_stored_orphans(provider, reference)
+        serialize_reference(provider, reference)
+        if _has_orphans(provider, reference):
+            _apply_stored_orphans(provider, reference)
+
+
+def _has_orphans(provider, reference):
+    probe = "SELECT 1 FROM callback_event WHERE reference = {p} AND status = 'orphan' AND provider = {p} LIMIT 1"
+    return db.execute_sql(probe.format(p=db.param), (str(reference), provider)).fetchone() is not None
+
+
+def serialize_reference(provider, reference):
+    """Take the lock of one provider id until the transaction ends, so that the callbacks about it and the
+    dispatcher's orphan pass are applied one at a time: an orphan verdict cannot race the id being stored,
+    two appliers never apply the same orphans, and a later report never overtakes an earlier orphan.
+    PostgreSQL: an advisory lock keyed on the id. SQLite: every transaction already begins IMMEDIATE
+    (webapp.db), which serialises all writers."""
+    if reference and dialect() == "postgresql":
+        key = zlib.crc32(f"{provider}:{reference}".encode()) - 2 ** 31  # a signed int4
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (REFERENCE_LOCK_SPACE, key))
 
 
 def serialize_send(send_id):
-    """Take the send's callback lock until the transaction ends, so that two appliers (a callback and the
-    dispatcher's orphan pass, two callbacks, two workers) never apply one send's orphans concurrently or
-    let a later report overtake an earlier orphan. PostgreSQL: an advisory lock keyed on the send. SQLite:
-    every transaction already begins IMMEDIATE (webapp.db), which serialises all writers."""
+    """The same for one send (adopting an `unknown` send: two callbacks must not both adopt it)."""
     if dialect() == "postgresql":
         db.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (SEND_LOCK_SPACE, send_id))
 
@@ -210,10 +230,12 @@ def provider_callback_handler(provider):
         event.reference = str(updates[0].reference)
         results = []
         for update in updates:
+            serialize_reference(provider, update.reference)
             # An id no send has yet may be an `unknown` send's: adopted when the number names exactly one.
             send = _send_for(provider, update) or adoption.adopt(provider, update, event.received_at or utcnow())
             if send is not None:
-                serialize_send(send.id)
+                if send.provider_ref and send.provider_ref != str(update.reference):
+                    serialize_reference(provider, send.provider_ref)  # found by other means (Airtel's URL)
                 if send.provider_ref and event.id:
                     # An orphan stored before this callback is older news: it goes first, whoever applies it.
                     _apply_stored_orphans(provider, send.provider_ref, before=event.id)
