@@ -38,11 +38,12 @@ ENV_NAMES = [
     "OCA_MAX_CONCURRENT_CALLS", "SMS_RATE_PER_SECOND", "PASSWORD_HASH_PROFILE", "UPLOAD_MAX_MB", "IMPORT_MAX_MB",
     "TRUSTED_PROXIES", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS", "LOGIN_ACCOUNT_CEILING", "LOGIN_SLOW_SECONDS",
     "OTP_MIN_INTERVAL_SECONDS", "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS",
-    "BRAKE_WINDOW", "BRAKE_FAILURE_RATE",
+    "BRAKE_WINDOW", "BRAKE_FAILURE_RATE", "UNKNOWN_ADOPT_HOURS",
 ]
 INT_NAMES = {"OCA_MAX_CONCURRENT_CALLS", "UPLOAD_MAX_MB", "IMPORT_MAX_MB", "TRUSTED_PROXIES", "LOGIN_MAX_FAILURES",
              "LOGIN_WINDOW_SECONDS", "LOGIN_ACCOUNT_CEILING", "LOGIN_SLOW_SECONDS", "OTP_MIN_INTERVAL_SECONDS",
-             "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS", "BRAKE_WINDOW"}
+             "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS", "BRAKE_WINDOW",
+             "UNKNOWN_ADOPT_HOURS"}
 FLOAT_NAMES = {"SMS_RATE_PER_SECOND", "BRAKE_FAILURE_RATE"}
 BOOL_NAMES = {"SANDBOX"}
 
@@ -62,6 +63,9 @@ def defaults(instance_path):
         # Safety brake: a campaign pauses when more than this share of its last BRAKE_WINDOW outcomes failed.
         "BRAKE_WINDOW": 20,
         "BRAKE_FAILURE_RATE": 0.5,
+        # An `unknown` send adopts a callback naming its number only if its request started this many hours
+        # before the callback came (a DLR for a pending SMS can come a day late; wider makes ties likelier).
+        "UNKNOWN_ADOPT_HOURS": 24,
         "UPLOAD_MAX_MB": 10,
         "IMPORT_MAX_MB": 20,
         # "default" is argon2id RFC 9106 low-memory; "fast" exists only to keep the test suite quick.

@@ -12,7 +12,7 @@ from webapp.providers.base import CallbackInvalid, redact_json_values
 
 log = logging.getLogger(__name__)
 
-# provider -> handler(event, payload) returning the new status: applied | orphan | ignored.
+# provider -> handler(event, payload) returning the new status: applied | orphan | ignored | stale.
 # The handler raises CallbackInvalid (webapp.providers.base) for input it cannot use.
 HANDLERS = {}
 # Body fields never stored, even in the raw copy: CitCALL's `token` is the one-time code (the missed
@@ -71,8 +71,11 @@ def apply(event, payload):
     if handler is None:
         return event.status, ""
     try:
+        # The verdict is written in the handler's own transaction: an "orphan" committed apart from the lookup
+        # that found no send could land just after the send's id was stored and its orphans were looked for.
         with db.atomic():
             status = handler(event, payload)
+            _finish(event, status, "")
     except CallbackInvalid as exc:
         _finish(event, "invalid", str(exc))
         return "invalid", str(exc)
@@ -80,7 +83,6 @@ def apply(event, payload):
         log.exception("callback %s could not be applied", event.id)
         _finish(event, "received", "handler error; kept for replay")
         return "received", ""
-    _finish(event, status, "")
     return status, ""
 
 

@@ -196,6 +196,8 @@ def progress(campaign):
         "percent": round(100 * (total - by_state[states.QUEUED] - by_state[states.SENDING]) / total) if total else 0,
         "delivery_rate": round(100 * by_state[states.DELIVERED] / reached, 1) if reached else None,
         "cost": Send.select(fn.SUM(Send.price)).where(Send.campaign_id == campaign.id).scalar(),
+        # Unknown sends whose callback named their number and so gave them their provider id back.
+        "adopted": Send.select().where((Send.campaign_id == campaign.id) & Send.adopted_at.is_null(False)).count(),
     }
 
 

@@ -5,8 +5,10 @@ cannot overwrite each other, and states only move forward.
 """
 import json
 import logging
+import zlib
 
-from webapp.dispatch import states
+from webapp.db import dialect
+from webapp.dispatch import adoption, states
 from webapp.dispatch.registry import ON_UPDATE
 from webapp.extensions import db
 from webapp.models import CallbackEvent, Send, utcnow
@@ -14,6 +16,9 @@ from webapp.providers.base import StatusUpdate
 
 log = logging.getLogger(__name__)
 OPTIMISTIC_RETRIES = 5
+# First keys of the PostgreSQL advisory locks taken per provider id and per send (see serialize_reference).
+REFERENCE_LOCK_SPACE = 7300
+SEND_LOCK_SPACE = 7301
 
 
 def _owned(send, owner):
@@ -38,14 +43,19 @@ def apply_outcome(send, outcome, owner):
         values["details"] = json.dumps({**send.detail, **outcome.details})
     if outcome.state in states.FINAL:
         values["final_at"] = now
-    if not _update_owned(send.id, owner, values):
-        log.warning("send %s changed while its request was in flight; answer kept in the channel log", send.id)
-        return
-    if ON_UPDATE.get(send.kind):
-        _run_hooks(Send.get_by_id(send.id), StatusUpdate(
-            reference=outcome.provider_ref, state=outcome.state, provider_status=outcome.provider_status,
-            details=outcome.details))
-    apply_orphans(send.provider, outcome.provider_ref)
+    # One transaction under the id's lock: a callback about this id (already on its way: it may overtake the
+    # answer) is applied either before the id is stored (then as an orphan, applied here) or after this
+    # answer's hooks ran, never in between, so a hook working from the answer cannot undo the callback's.
+    with db.atomic():
+        serialize_reference(send.provider, outcome.provider_ref)
+        if not _update_owned(send.id, owner, values):
+            log.warning("send %s changed while its request was in flight; answer kept in the channel log", send.id)
+            return
+        if ON_UPDATE.get(send.kind):
+            _run_hooks(Send.get_by_id(send.id), StatusUpdate(
+                reference=outcome.provider_ref, state=outcome.state, provider_status=outcome.provider_status,
+                details=outcome.details))
+        apply_orphans(send.provider, outcome.provider_ref)
 
 
 def _update_owned(send_id, owner, values):
@@ -111,11 +121,14 @@ def find_send(provider, reference):
 
 
 def apply_update(provider, update):
-    """Apply one StatusUpdate; returns 'applied', 'ignored' (nothing new) or 'orphan' (reference unknown)."""
+    """Apply one StatusUpdate; returns 'applied', 'ignored' (nothing new), 'stale' (the send was already
+    final: a late report changes neither its state nor its details) or 'orphan' (reference unknown)."""
     for _ in range(OPTIMISTIC_RETRIES):
         send = _send_for(provider, update)
         if send is None:
             return "orphan"
+        if send.state in states.FINAL:
+            return "stale"
         fields = _update_fields(send, update)
         if not fields:
             return "ignored"
@@ -159,17 +172,49 @@ def _run_hooks(send, update):
 
 def apply_orphans(provider, reference):
     """Callbacks that arrived before their send's reference was stored are applied now, in arrival order."""
+    # Asked after every accepted request and almost always empty: a compact indexed lookup first. On SQLite
+    # it may run outside the lock: a callback's lookup and its "orphan" verdict are one write transaction,
+    # and write transactions are serialised, so a verdict is either visible here or saw the stored id.
+    if dialect() != "postgresql" and not _has_orphans(provider, reference):
+        return
+    with db.atomic():
+        serialize_reference(provider, reference)
+        if _has_orphans(provider, reference):
+            _apply_stored_orphans(provider, reference)
+
+
+def _has_orphans(provider, reference):
+    probe = "SELECT 1 FROM callback_event WHERE reference = {p} AND status = 'orphan' AND provider = {p} LIMIT 1"
+    return db.execute_sql(probe.format(p=db.param), (str(reference), provider)).fetchone() is not None
+
+
+def serialize_reference(provider, reference):
+    """Take the lock of one provider id until the transaction ends, so that the callbacks about it and the
+    dispatcher's orphan pass are applied one at a time: an orphan verdict cannot race the id being stored,
+    two appliers never apply the same orphans, and a later report never overtakes an earlier orphan.
+    PostgreSQL: an advisory lock keyed on the id. SQLite: every transaction already begins IMMEDIATE
+    (webapp.db), which serialises all writers."""
+    if reference and dialect() == "postgresql":
+        key = zlib.crc32(f"{provider}:{reference}".encode()) - 2 ** 31  # a signed int4
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (REFERENCE_LOCK_SPACE, key))
+
+
+def serialize_send(send_id):
+    """The same for one send (adopting an `unknown` send: two callbacks must not both adopt it)."""
+    if dialect() == "postgresql":
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s, %s)", (SEND_LOCK_SPACE, send_id))
+
+
+def _apply_stored_orphans(provider, reference, before=None):
     from webapp.callbacks.ingest import apply, stored_payload
 
-    # Asked after every accepted request and almost always empty: a compact indexed lookup first.
-    probe = "SELECT 1 FROM callback_event WHERE reference = {p} AND status = 'orphan' AND provider = {p} LIMIT 1"
-    if db.execute_sql(probe.format(p=db.param), (str(reference), provider)).fetchone() is None:
-        return
-    orphans = (CallbackEvent.select()
-               .where((CallbackEvent.provider == provider) & (CallbackEvent.reference == str(reference))
-                      & (CallbackEvent.status == "orphan"))
-               .order_by(CallbackEvent.id))
-    for event in orphans:
+    query = (CallbackEvent.select()
+             .where((CallbackEvent.provider == provider) & (CallbackEvent.reference == str(reference))
+                    & (CallbackEvent.status == "orphan")))
+    if before is not None:
+        query = query.where(CallbackEvent.id < before)
+    # Materialised before any write: an SQLite read cursor left open across a write fails "database is locked".
+    for event in list(query.order_by(CallbackEvent.id)):
         apply(event, stored_payload(event))
 
 
@@ -183,9 +228,21 @@ def provider_callback_handler(provider):
         if not updates:
             return "ignored"
         event.reference = str(updates[0].reference)
-        results = [apply_update(provider, update) for update in updates]
-        if all(result == "orphan" for result in results):
-            return "orphan"
-        return "applied" if "applied" in results else "ignored"
+        results = []
+        for update in updates:
+            serialize_reference(provider, update.reference)
+            # An id no send has yet may be an `unknown` send's: adopted when the number names exactly one.
+            send = _send_for(provider, update) or adoption.adopt(provider, update, event.received_at or utcnow())
+            if send is not None:
+                if send.provider_ref and send.provider_ref != str(update.reference):
+                    serialize_reference(provider, send.provider_ref)  # found by other means (Airtel's URL)
+                if send.provider_ref and event.id:
+                    # An orphan stored before this callback is older news: it goes first, whoever applies it.
+                    _apply_stored_orphans(provider, send.provider_ref, before=event.id)
+            results.append(apply_update(provider, update))
+        for status in ("applied", "stale", "ignored"):
+            if status in results:
+                return status
+        return "orphan"
 
     return handle

@@ -47,6 +47,8 @@ class Send(BaseModel):
     sent_at = DateTimeField(null=True)
     submitted_at = DateTimeField(null=True)
     final_at = DateTimeField(null=True)
+    # An `unknown` send (no provider id) that took the id of a callback naming its number.
+    adopted_at = DateTimeField(null=True)
 
     class Meta:
         indexes = (

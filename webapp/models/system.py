@@ -24,6 +24,7 @@ class CallbackEvent(BaseModel):
     """A provider callback exactly as received, stored before it is applied.
 
     status: received > applied | orphan (reference not known yet; applied when it appears) | invalid | ignored
+            | stale (its send was already final, so it changed nothing)
     """
 
     provider = CharField(max_length=16)

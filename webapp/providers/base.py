@@ -207,6 +207,12 @@ class BaseClient:
     def json_body(self, response):
         try:
             return response.json()
+        except ValueError:
+            pass
+        try:
+            # A raw line break inside a string is not JSON, yet CitCALL's own sample refusal has one
+            # ("info":" Authorization<newline>failed"): read such bodies leniently rather than as garbage.
+            return json.loads(response.text, strict=False)
         except ValueError as exc:
             raise ProviderError(
                 "unparseable", f"{self.name} answered HTTP {response.status_code} with a body that is not JSON",

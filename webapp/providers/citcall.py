@@ -32,6 +32,8 @@ RC_OK = "00"
 GATEWAYS = range(0, 3)
 # Verify attempts allowed per OTP ("maximum allowed 20"; the server defaults to 5).
 MAX_LIMIT_TRY = 20
+# The currency of every price in the spec's samples, assumed when a callback gives a price without one.
+BILLING_CURRENCY = "IDR"
 # The sender id every account may use.
 DEFAULT_SENDERID = "CITCALL"
 # How many trailing digits of the miscall caller number the user types.
@@ -294,6 +296,12 @@ def parse_callback(kind, payload):
     raise CallbackInvalid("citcall callback is neither a miscall (dial_code) nor an SMS (result) report")
 
 
+def _currency(payload):
+    # The miscall callback's parameter list (spec 4.1) has a price but no currency: CitCALL bills in IDR,
+    # the currency of every price its samples show.
+    return _text(payload, "currency") or (BILLING_CURRENCY if _price(payload.get("price")) is not None else "")
+
+
 def _text(payload, key):
     return str(payload.get(key) or "").strip()
 
@@ -304,7 +312,7 @@ def _miscall_update(trxid, payload):
                                                       "call_status", "result")}
     update = StatusUpdate(
         reference=trxid, state="delivered", provider_status=" ".join(filter(None, (dial_code, dial_status))),
-        price=_price(payload.get("price")), currency=_text(payload, "currency"), kind="miscall", details=details,
+        price=_price(payload.get("price")), currency=_currency(payload), kind="miscall", details=details,
     )
     rc = normalize_rc(payload.get("rc")) if "rc" in payload else RC_OK
     if rc != RC_OK:
@@ -326,7 +334,7 @@ def _sms_update(trxid, payload):
     return StatusUpdate(
         reference=trxid, state="delivered" if delivered else "failed", provider_status=result,
         error_text="" if delivered else (description or result),
-        price=_price(payload.get("price")), currency=_text(payload, "currency"),
+        price=_price(payload.get("price")), currency=_currency(payload),
         kind="smsotp" if _text(payload, "token") else "sms",
         details={"description": description, "reported_date": _text(payload, "reportedDate")},
     )

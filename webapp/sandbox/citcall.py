@@ -32,6 +32,12 @@ digits; without a text it uses the account's static dashboard text (setting CITC
 
 After SANDBOX_EVENT_DELAY the callback is POSTed as JSON to the request's callback_url, else to the app's
 /callbacks/citcall/<token>. Prices are IDR: 165 a miscall, 300 an SMS segment.
+
+Strict mode (state.strict, SANDBOX_STRICT): the least the spec shows, and the freedom it leaves. Answers
+carry rc as the integer 0 (as newer hosts do) and one field the spec does not list; callbacks carry only
+the fields of their section 4 list (a miscall callback has no currency, an SMS callback no msisdn; the
+SMS callbacks' price and currency are left out too) plus that unknown field; and every callback is
+delivered at once, racing the answer to its own request, then a second time, byte-identical.
 """
 import base64
 import binascii
@@ -86,6 +92,11 @@ SMSOTP_TOKEN_DIGITS = 5
 DEFAULT_LIMIT_TRY, MAX_LIMIT_TRY = 5, 20
 # Prices billed, in CURRENCY.
 CURRENCY, MISCALL_PRICE, SMS_PRICE = "IDR", 165, 300
+# Strict mode: callback fields left out (not in the section 4.1 list; optional billing details of 4.2/4.3),
+# and the field no section lists, which a client must ignore.
+STRICT_MISCALL_ABSENT = frozenset({"currency"})
+STRICT_SMS_ABSENT = frozenset({"currency", "price"})
+STRICT_EXTRA_FIELD = "x_request_id"
 # Caller numbers the miscalls come from: a Jakarta (021) number, as in the spec's example token.
 CALLER_PREFIX = "6221"
 # reportedDate is Jakarta local time, like every CitCALL timestamp.
@@ -271,8 +282,21 @@ def _schedule_callback(msisdn, callback_url, payload):
     if msisdn.endswith(SILENT_SUFFIX):
         return
     state = _state()
-    state.later(state.event_delay, _post_callback, state, callback_url or state.callback_url("citcall/{token}"),
-                payload)
+    url = callback_url or state.callback_url("citcall/{token}")
+    if not state.strict:
+        state.later(state.event_delay, _post_callback, state, url, payload)
+        return
+    absent = STRICT_MISCALL_ABSENT if "dial_code" in payload else STRICT_SMS_ABSENT
+    payload = {**{key: value for key, value in payload.items() if key not in absent}, STRICT_EXTRA_FIELD: "callback"}
+    state.later(0, _post_callback, state, url, payload)
+    state.later(state.event_delay, _post_callback, state, url, payload)
+
+
+def _answer(**fields):
+    """An accepted request's JSON answer; strict mode: rc as the integer 0 and a field the spec does not list."""
+    if _state().strict:
+        fields.update(rc=0, **{STRICT_EXTRA_FIELD: "answer"})
+    return jsonify(fields)
 
 
 def _post_callback(state, url, payload):
@@ -292,7 +316,7 @@ def asynccall():
     if valid_time:
         simulator.open_session(trxid, msisdn, token, {token, token[-4:]}, valid_time, limit_try)
     _schedule_callback(msisdn, body.get("callback_url"), _miscall_report(trxid, msisdn, token))
-    return jsonify(rc="00", trxid=trxid, msisdn=f"+{msisdn}", token=token, gateway=gateway)
+    return _answer(rc="00", trxid=trxid, msisdn=f"+{msisdn}", token=token, gateway=gateway)
 
 
 def _miscall_report(trxid, msisdn, token):
@@ -347,7 +371,7 @@ def _send_sms(body, trxid, msisdn, text, token=None):
     }
     extra = {} if token is None else {"token": token}
     _schedule_callback(msisdn, body.get("callback_url"), {**report, **extra})
-    return jsonify(rc="00", info="Success", sms_count=count, senderid=str(body["senderid"]), msisdn=f"+{msisdn}",
+    return _answer(rc="00", info="Success", sms_count=count, senderid=str(body["senderid"]), msisdn=f"+{msisdn}",
                    text=text, trxid=trxid, currency=CURRENCY, price=price, **extra)
 
 
@@ -357,7 +381,7 @@ def verify():
     trxid, token = str(_need(body, "trxid")), str(_need(body, "token")).strip()
     msisdn = _msisdn(_need(body, "msisdn"))
     session = simulator.verify(trxid, msisdn, token)
-    return jsonify(rc="00", info="valid", trxid=simulator.new_trxid(), trxid_verify=trxid, currency=CURRENCY,
+    return _answer(rc="00", info="valid", trxid=simulator.new_trxid(), trxid_verify=trxid, currency=CURRENCY,
                    msisdn=f"+{msisdn}", token=session.token, token_verify=token)
 
 

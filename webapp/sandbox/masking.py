@@ -30,6 +30,11 @@ unless a shape is set. Every message stays listed (a poller must skip what it ha
 with the test-only `POST /masking/_sandbox/inbox` (form sender, message; sender as +62..., 62... or 08...),
 answered with the id.
 
+Strict mode (state.strict, SANDBOX_STRICT): report.php answers the bare code the spec's table shows ("22",
+"50", "20"), the DLR carries one parameter the spec does not list, the final status is decided at once (so
+its DLR races the answer to the send itself), and a delivered message's DLR is followed by a late "20"
+(pending) DLR: events out of order.
+
 reports_post.php (format not public; defined here): CSV with a header
 "id,hp,message,segments,sent_at,code,detail" and one row per send whose Jakarta date is in [start, end].
 """
@@ -41,6 +46,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from flask import Blueprint, Response, current_app, request
 
@@ -68,6 +74,9 @@ OUTCOMES = {
     "0020": ("20", "Pending", False),
     "0404": ("22", "", False),
 }
+DELIVERED_CODE, PENDING_CODE = "22", "20"
+# Strict mode: a DLR parameter the spec does not list, which a client must ignore.
+STRICT_EXTRA_PARAM = "dlr_time"
 # The outcome when the balance cannot pay the message.
 NO_BALANCE = ("50", "Saldo Habis", True)
 # hp suffix refused at send time.
@@ -137,7 +146,7 @@ class Simulator(BaseSimulator):
                     self.balance -= count * PRICE_PER_SMS
             message = Message(str(next(self.message_ids)), hp, text, count, jakarta_now(), (code, detail), dlr)
             self.messages[message.id] = message
-        self.state.later(self.state.event_delay, self.finish, message.id)
+        self.state.later(0 if self.state.strict else self.state.event_delay, self.finish, message.id)
         return message.id
 
     def finish(self, message_id):
@@ -151,13 +160,22 @@ class Simulator(BaseSimulator):
                 "session_id": message.id, "error_code": message.code,
                 "error_message": message.detail or "Delivered", "msisdn": international(message.hp),
             }
-        if message.dlr:
-            self.state.deliver("GET", self.state.callback_url("masking/{token}"), params=params)
+        if not message.dlr:
+            return
+        url = self.state.callback_url("masking/{token}")
+        if self.state.strict:
+            params[STRICT_EXTRA_PARAM] = "1"
+        self.state.deliver("GET", url, params=params)
+        if self.state.strict and message.code == DELIVERED_CODE:
+            late = {**params, "error_code": PENDING_CODE, "error_message": "Pesan pending terkirim"}
+            self.state.later(self.state.event_delay, partial(self.state.deliver, "GET", url, params=late))
 
     def report_body(self, message_id):
         with self.state.lock:
             message = self.messages.get(message_id)
-            return message.report_body() if message else UNKNOWN_ID_BODY
+            if message is None:
+                return UNKNOWN_ID_BODY
+            return message.code if self.state.strict and message.code else message.report_body()
 
     def balance_body(self):
         with self.state.lock:

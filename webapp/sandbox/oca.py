@@ -29,6 +29,10 @@ TEST NUMBERS, by the last four digits of to_number (e.g. 081234560000):
           (a docs typo for call_id): {"success": true, "to_number": "<24 hex>"}
 Strict mode (state.strict): a multiple_choice answer lists every key of the menu with its total, 0 for the keys
 not pressed (the keys of the IVR's menu, e.g. [{"key": "1", ..., "total": 1}, {"key": "2", ..., "total": 0}]).
+call-status then speaks only the documented statuses (submitted, success, failed: a ringing call is still
+"submitted", an answered one "success"), leaves out what a call does not have yet or the table does not list
+(null dates, durations before the end, application_id), and, like the call answer,
+carries one field the spec does not list.
 Tests force any documented code on the next API request with `Simulator.fail_next(code)`, or the bare HTTP
 status of that code without a JSON body with `fail_next(code, bare=True)`. `Simulator.active_count()` and
 `Simulator.max_active_seen` report concurrent calls (now, and the most ever seen since reset()).
@@ -116,6 +120,12 @@ IVRS = {ivr.ivr_id: ivr for ivr in (
 )}
 
 
+# Strict mode: call-status statuses as documented, fields the table does not list, and one unknown field.
+STRICT_STATUSES = {"ringing": "submitted", "answered": "success", "busy": "failed", "no-answer": "failed"}
+STRICT_ABSENT = frozenset({"application_id"})
+STRICT_EXTRA_FIELD = "trace_id"
+
+
 @dataclass(frozen=True)
 class Outcome:
     steps: tuple  # statuses the call moves through after "submitted", one per event_delay
@@ -157,6 +167,7 @@ class Call:
     hangup_cause: str = ""
     result: list = field(default_factory=list)
     every_key: bool = False  # menus list every key with its total (strict mode)
+    strict: bool = False  # call-status as the spec's table shows it (strict mode)
 
     def advance(self, now):
         self.status = self.pending.pop(0)
@@ -177,6 +188,20 @@ class Call:
                            for question, kind, answers in self.ivr.questions]
 
     def as_json(self):
+        return self.spec_json() if self.strict else self.full_json()
+
+    def spec_json(self):
+        """The least the call-status table shows: documented statuses, fields only once they have a value."""
+        body = {name: value for name, value in self.full_json().items()
+                if name not in STRICT_ABSENT and value not in (None, "")}
+        if self.status not in ENDED:
+            for name in ("duration", "talk_duration", "tta"):
+                body.pop(name, None)
+        body["status"] = STRICT_STATUSES.get(self.status, self.status)
+        body[STRICT_EXTRA_FIELD] = "call-status"
+        return body
+
+    def full_json(self):
         # GUESS: before a call ends its dates are null and its numbers 0 (the docs show only a finished call).
         return {
             "from_number": self.from_number, "to_number": self.to_number, "ivr_id": self.ivr.ivr_id,
@@ -231,7 +256,7 @@ class Simulator(BaseSimulator):
             if self.active_count() >= limit:
                 return None
             call = Call(secrets.token_hex(12), from_number, to_number, ivr, outcome, _now(), list(outcome.steps))
-            call.every_key = self.state.strict
+            call.every_key = call.strict = self.state.strict
             self.calls[call.call_id] = call
             self.max_active_seen = max(self.max_active_seen, self.active_count())
         if call.pending:
@@ -400,7 +425,8 @@ def call():
     if started is None:
         return _error(57)
     id_key = "to_number" if to_number.endswith(DOCS_TYPO_SUFFIX) else "call_id"
-    return jsonify({"success": True, id_key: started.call_id})
+    extra = {STRICT_EXTRA_FIELD: "call"} if started.strict else {}
+    return jsonify({"success": True, id_key: started.call_id, **extra})
 
 
 @bp.get("/call-status/<call_id>")
