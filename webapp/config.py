@@ -38,11 +38,12 @@ ENV_NAMES = [
     "OCA_MAX_CONCURRENT_CALLS", "SMS_RATE_PER_SECOND", "PASSWORD_HASH_PROFILE", "UPLOAD_MAX_MB", "IMPORT_MAX_MB",
     "TRUSTED_PROXIES", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS", "LOGIN_ACCOUNT_CEILING", "LOGIN_SLOW_SECONDS",
     "OTP_MIN_INTERVAL_SECONDS", "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS",
-    "BRAKE_WINDOW", "BRAKE_FAILURE_RATE",
+    "BRAKE_WINDOW", "BRAKE_FAILURE_RATE", "CALLBACK_APPLY", "CALLBACK_MAX_BYTES",
 ]
 INT_NAMES = {"OCA_MAX_CONCURRENT_CALLS", "UPLOAD_MAX_MB", "IMPORT_MAX_MB", "TRUSTED_PROXIES", "LOGIN_MAX_FAILURES",
              "LOGIN_WINDOW_SECONDS", "LOGIN_ACCOUNT_CEILING", "LOGIN_SLOW_SECONDS", "OTP_MIN_INTERVAL_SECONDS",
-             "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS", "BRAKE_WINDOW"}
+             "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS", "BRAKE_WINDOW",
+             "CALLBACK_MAX_BYTES"}
 FLOAT_NAMES = {"SMS_RATE_PER_SECOND", "BRAKE_FAILURE_RATE"}
 BOOL_NAMES = {"SANDBOX"}
 
@@ -62,6 +63,10 @@ def defaults(instance_path):
         # Safety brake: a campaign pauses when more than this share of its last BRAKE_WINDOW outcomes failed.
         "BRAKE_WINDOW": 20,
         "BRAKE_FAILURE_RATE": 0.5,
+        # Callbacks: "worker" stores in the web and applies in the worker (apply_received, every second);
+        # "inline" applies in the web request right after storing. Bodies over the cap answer 413.
+        "CALLBACK_APPLY": "worker",
+        "CALLBACK_MAX_BYTES": 256 * 1024,
         "UPLOAD_MAX_MB": 10,
         "IMPORT_MAX_MB": 20,
         # "default" is argon2id RFC 9106 low-memory; "fast" exists only to keep the test suite quick.
@@ -134,6 +139,8 @@ def finalize(app):
     if not cfg.get("CALLBACK_TOKEN"):
         cfg["CALLBACK_TOKEN"] = _persisted_secret(app.instance_path, "callback_token")
     cfg["SANDBOX"] = _coerce("SANDBOX", cfg.get("SANDBOX", False))
+    if cfg["CALLBACK_APPLY"] not in ("worker", "inline"):
+        raise ValueError(f"CALLBACK_APPLY must be worker or inline, not {cfg['CALLBACK_APPLY']!r}")
     if cfg["SANDBOX"]:
         base = cfg["SANDBOX_URL"].rstrip("/")
         for name, path in SANDBOX_PATHS.items():
