@@ -117,3 +117,13 @@ def test_worker_mode_answers_before_applying(client, ctx, worker_mode):
     assert Send.get_by_id(send.id).state == "submitted"
     assert ingest.apply_received(ctx) == 1
     assert Send.get_by_id(send.id).state == "delivered"
+
+
+def test_the_job_stops_at_its_budget_and_the_next_run_carries_on(client, ctx, worker_mode):
+    sends = [_send(ref) for ref in ("4242", "4243")]
+    for send in sends:
+        client.get(f"{MASKING}?session_id={send.provider_ref}&error_code=22")
+    assert ingest.apply_received(ctx, budget=0) == 1
+    assert [Send.get_by_id(s.id).state for s in sends] == ["delivered", "submitted"]
+    assert ingest.apply_received(ctx) == 1
+    assert Send.get_by_id(sends[1].id).state == "delivered"
