@@ -85,6 +85,9 @@ def app(tmp_path, sandbox_server, live_entry, pg_schema):
         "SANDBOX_URL": sandbox_server.url,
         "PUBLIC_BASE_URL": live_entry.url,
         "PASSWORD_HASH_PROFILE": "fast",
+        # Flows here assert a callback's effect as soon as it is answered; tests of the worker's apply job
+        # switch to "worker" themselves.
+        "CALLBACK_APPLY": "inline",
         "INSTANCE_UPLOADS": str(tmp_path / "uploads"),
     })
     if pg_schema:

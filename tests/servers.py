@@ -16,7 +16,6 @@ class ServerThread:
 
     def stop(self):
         self.server.shutdown()
-        self.server.server_close()
 
 
 class SwitchableApp:

@@ -42,7 +42,7 @@ def test_exact_redelivery_is_a_duplicate(client, ctx):
     assert CallbackEvent.select().count() == 1
 
 
-def test_a_handler_bug_keeps_the_event_for_replay_and_never_answers_5xx(client, ctx):
+def test_a_handler_bug_marks_the_event_failed_and_never_answers_5xx(client, ctx):
     def broken(event, payload):
         raise RuntimeError("bug")
 
@@ -54,7 +54,24 @@ def test_a_handler_bug_keeps_the_event_for_replay_and_never_answers_5xx(client, 
         ingest.register("masking", original)
     assert response.status_code == 200
     event = CallbackEvent.get()
-    assert event.status == "received" and "kept for replay" in event.error
-    # Once the handler works again, the scheduled replay applies it (here: an orphan, no such send yet).
-    assert ingest.replay_received(older_than_seconds=0) == 1
+    assert (event.status, event.error, event.attempts) == ("failed", "RuntimeError: bug", 1)
+    # Once the handler works again, the replay job applies it (here: an orphan, no such send yet).
+    assert ingest.replay_failed(older_than_seconds=0) == 1
     assert CallbackEvent.get().status == "orphan"
+
+
+def test_replay_gives_up_after_max_attempts(client, ctx):
+    def broken(event, payload):
+        raise RuntimeError("still broken")
+
+    original = ingest.HANDLERS["masking"]
+    ingest.register("masking", broken)
+    try:
+        client.get(f"/callbacks/masking/{TOKEN}?session_id=1&error_code=22")
+        tries = [ingest.replay_failed(older_than_seconds=0) for _ in range(ingest.MAX_ATTEMPTS)]
+    finally:
+        ingest.register("masking", original)
+    assert tries == [0] * ingest.MAX_ATTEMPTS
+    assert CallbackEvent.get().attempts == ingest.MAX_ATTEMPTS
+    assert ingest.replay_failed(older_than_seconds=0) == 0
+    assert CallbackEvent.get().status == "failed"

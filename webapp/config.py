@@ -38,12 +38,12 @@ ENV_NAMES = [
     "OCA_MAX_CONCURRENT_CALLS", "SMS_RATE_PER_SECOND", "PASSWORD_HASH_PROFILE", "UPLOAD_MAX_MB", "IMPORT_MAX_MB",
     "TRUSTED_PROXIES", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS", "LOGIN_ACCOUNT_CEILING", "LOGIN_SLOW_SECONDS",
     "OTP_MIN_INTERVAL_SECONDS", "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS",
-    "BRAKE_WINDOW", "BRAKE_FAILURE_RATE", "UNKNOWN_ADOPT_HOURS",
+    "BRAKE_WINDOW", "BRAKE_FAILURE_RATE", "UNKNOWN_ADOPT_HOURS", "CALLBACK_APPLY", "CALLBACK_MAX_BYTES",
 ]
 INT_NAMES = {"OCA_MAX_CONCURRENT_CALLS", "UPLOAD_MAX_MB", "IMPORT_MAX_MB", "TRUSTED_PROXIES", "LOGIN_MAX_FAILURES",
              "LOGIN_WINDOW_SECONDS", "LOGIN_ACCOUNT_CEILING", "LOGIN_SLOW_SECONDS", "OTP_MIN_INTERVAL_SECONDS",
              "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS", "BRAKE_WINDOW",
-             "UNKNOWN_ADOPT_HOURS"}
+             "UNKNOWN_ADOPT_HOURS", "CALLBACK_MAX_BYTES"}
 FLOAT_NAMES = {"SMS_RATE_PER_SECOND", "BRAKE_FAILURE_RATE"}
 BOOL_NAMES = {"SANDBOX"}
 
@@ -66,6 +66,10 @@ def defaults(instance_path):
         # An `unknown` send adopts a callback naming its number only if its request started this many hours
         # before the callback came (a DLR for a pending SMS can come a day late; wider makes ties likelier).
         "UNKNOWN_ADOPT_HOURS": 24,
+        # Callbacks: "worker" stores in the web and applies in the worker (apply_received, every second);
+        # "inline" applies in the web request right after storing. Bodies over the cap answer 413.
+        "CALLBACK_APPLY": "worker",
+        "CALLBACK_MAX_BYTES": 256 * 1024,
         "UPLOAD_MAX_MB": 10,
         "IMPORT_MAX_MB": 20,
         # "default" is argon2id RFC 9106 low-memory; "fast" exists only to keep the test suite quick.
@@ -138,6 +142,8 @@ def finalize(app):
     if not cfg.get("CALLBACK_TOKEN"):
         cfg["CALLBACK_TOKEN"] = _persisted_secret(app.instance_path, "callback_token")
     cfg["SANDBOX"] = _coerce("SANDBOX", cfg.get("SANDBOX", False))
+    if cfg["CALLBACK_APPLY"] not in ("worker", "inline"):
+        raise ValueError(f"CALLBACK_APPLY must be worker or inline, not {cfg['CALLBACK_APPLY']!r}")
     if cfg["SANDBOX"]:
         base = cfg["SANDBOX_URL"].rstrip("/")
         for name, path in SANDBOX_PATHS.items():

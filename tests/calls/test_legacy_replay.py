@@ -6,7 +6,7 @@ from datetime import UTC, timedelta
 import pytest
 
 from tests.calls.helpers import PHONES, customer
-from webapp.callbacks.ingest import replay_received
+from webapp.callbacks.ingest import apply_received
 from webapp.extensions import db
 from webapp.migrations import m0008_airtel_call_refs
 from webapp.models import Call, CallbackEvent, CallEvent, Send, utcnow
@@ -84,7 +84,7 @@ def test_stored_callbacks_are_applied_after_the_upgrade(old_calls):
     _upgrade()
     assert Send.get(Send.subject_id == first.id).provider_ref == "Xchange555"
     assert CallbackEvent.select().where(CallbackEvent.status == "received").count() == 6
-    replay_received(older_than_seconds=0)
+    apply_received(older_than_seconds=0)
     statuses = [e.status for e in CallbackEvent.select().order_by(CallbackEvent.id)]
     assert statuses == ["applied"] * 6
     first, second = Call.get_by_id(first.id), Call.get_by_id(second.id)
@@ -98,10 +98,10 @@ def test_stored_callbacks_are_applied_after_the_upgrade(old_calls):
 
 def test_replaying_again_changes_nothing(old_calls):
     _upgrade()
-    replay_received(older_than_seconds=0)
+    apply_received(older_than_seconds=0)
     before = [(c.id, c.state, c.status, c.updated_at) for c in Call.select()]
     _upgrade()
-    replay_received(older_than_seconds=0)
+    apply_received(older_than_seconds=0)
     assert [(c.id, c.state, c.status, c.updated_at) for c in Call.select()] == before
     assert CallEvent.select().count() == 4
 
@@ -113,7 +113,7 @@ def test_an_id_less_callback_never_goes_to_a_call_with_its_own_urls(ctx, staff):
     Call.update(callback_ref="0123456789abcdef").where(Call.id == call.id).execute()
     _stored("events", _event("Answer", AGENT, now), "invalid", now)
     _upgrade()
-    replay_received(older_than_seconds=0)
+    apply_received(older_than_seconds=0)
     assert CallbackEvent.get().status == "orphan"
     assert Call.get_by_id(call.id).state == "calling_agent"
 
@@ -126,7 +126,7 @@ def test_a_customer_number_called_by_two_agents_is_left_unmatched(ctx, staff):
                 created_at=now - timedelta(minutes=2))
     _stored("events", _event("Ringing", customer("0000"), now), "invalid", now)
     _upgrade()
-    replay_received(older_than_seconds=0)
+    apply_received(older_than_seconds=0)
     assert CallbackEvent.get().status == "orphan"
     assert not CallEvent.select().exists()
 

@@ -1,7 +1,8 @@
 """Provider webhooks: no session, CSRF-exempt, a secret token in the path.
 
-Every request is stored raw first (deduplicated on a key derived from its content), answered 2xx quickly,
-then applied by the provider's handler. Bad input is answered 400 and still stored; never a 5xx.
+Every request is stored raw first (deduplicated on a key derived from its content) and answered 2xx quickly;
+the worker applies it (or the web right away, CALLBACK_APPLY=inline). Bad input is answered 400 (413 over
+CALLBACK_MAX_BYTES) and still stored or at least recorded; never a 5xx.
 """
 import hmac
 
@@ -41,10 +42,10 @@ def airtel(token, kind, ref=""):
 
 
 def _register_handlers():
-    from webapp.dispatch.updates import provider_callback_handler
+    from webapp.dispatch.updates import provider_callback_check, provider_callback_handler
 
     for provider in ("citcall", "masking", "airtel"):
-        ingest.register(provider, provider_callback_handler(provider))
+        ingest.register(provider, provider_callback_handler(provider), provider_callback_check(provider))
 
 
 _register_handlers()

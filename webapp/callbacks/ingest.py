@@ -1,10 +1,27 @@
-"""Store raw, dedupe, apply. Handlers register per provider and turn a stored event into state changes."""
+"""Store raw, dedupe, apply. Handlers register per provider and turn a stored event into state changes.
+
+The web side only stores: it reads at most CALLBACK_MAX_BYTES, checks the body can be read (bounded JSON,
+the provider module's own parse, no database), and writes one row whose status is already known:
+received (to apply), invalid (answered 400) or failed (a limit was hit). Applying touches sends, calls and
+campaigns, so it runs in the worker (CALLBACK_APPLY=worker: apply_received every second) where a slow or
+broken event delays nobody's HTTP answer; CALLBACK_APPLY=inline applies right after storing.
+
+Event statuses: received > applied | orphan (reference not known yet; applied when it appears) | ignored |
+invalid | failed (applying raised, or a parsing limit was hit; error says why; retried MAX_ATTEMPTS times).
+"""
+import base64
 import hashlib
 import json
 import logging
+import re
+import time
+import uuid
+from datetime import timedelta
+from urllib.parse import parse_qsl, quote
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from peewee import IntegrityError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from webapp.extensions import db
 from webapp.models import CallbackEvent, utcnow
@@ -15,109 +32,285 @@ log = logging.getLogger(__name__)
 # provider -> handler(event, payload) returning the new status: applied | orphan | ignored | stale.
 # The handler raises CallbackInvalid (webapp.providers.base) for input it cannot use.
 HANDLERS = {}
+# provider -> check(kind, payload) raising CallbackInvalid; pure (no database), run by the web before storing.
+CHECKS = {}
 # Body fields never stored, even in the raw copy: CitCALL's `token` is the one-time code (the missed
 # call's caller number, or the SMS OTP). The dedupe key is computed before they are removed.
 SECRET_FIELDS = {"citcall": ("token", "token_verify")}
 # Headers worth keeping with the raw body (never cookies or authorization).
 KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Forwarded-For", "Content-Length")
+# No provider nests its callbacks more than three levels; far beyond that is an attack on the parser.
+MAX_JSON_DEPTH = 32
+# Tries of an event whose handler raised: a database hiccup or a bug since fixed gets a second chance.
+MAX_ATTEMPTS = 3
+APPLY_BATCH = 200
+# The apply job runs every second: it stops taking events before the next run is due, so the scheduler never
+# has to skip (and warn about) a run still going; the next run carries on where it stopped.
+APPLY_BUDGET_SECONDS = 0.9
+# Inline mode applies in the web; the worker only picks up what a web process stored and then died before applying.
+INLINE_GRACE_SECONDS = 60
+# Query strings keep printable ASCII as is; any other byte is percent-encoded (same meaning, storable text).
+QUERY_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
 
 
-def register(provider, handler):
+class ParseLimit(ValueError):
+    """A body beyond what the parser accepts (depth): stored as failed, answered 400, never retried."""
+
+
+def register(provider, handler, check=None):
     HANDLERS[provider] = handler
+    if check is not None:
+        CHECKS[provider] = check
 
 
-def _payload(provider):
-    if request.method == "GET":
-        return request.args.to_dict()
-    if request.mimetype == "application/json" or request.get_data(cache=True)[:1] in (b"{", b"["):
-        return json.loads(request.get_data(cache=True) or b"null")
-    return request.form.to_dict() or request.args.to_dict()
+def safe_text(text):
+    """Text any database stores: NUL and lone surrogates (from a JSON \\u0000 or \\ud800) replaced."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _safe_values(value):
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, dict):
+        return {safe_text(str(k)): _safe_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_safe_values(v) for v in value]
+    return value
+
+
+_ESCAPES = re.compile(rb"\\.", re.S)
+_STRINGS = re.compile(rb'"[^"]*"')
+_BRACKETS = re.compile(rb"[\[\]{}]")
+
+
+def json_depth_exceeds(raw, limit=MAX_JSON_DEPTH):
+    """True when brackets outside strings nest deeper than ``limit``. Linear: escapes go first, so a string is
+    then simply quote to quote, and the scan stops at the first level too deep."""
+    depth = 0
+    for match in _BRACKETS.finditer(_STRINGS.sub(b"", _ESCAPES.sub(b"", raw))):
+        if match.group() in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def _first_values(pairs):
+    values = {}
+    for key, value in pairs:
+        values.setdefault(key, value)
+    return values
+
+
+def parse_payload(method, query, content_type, raw):
+    """The payload a handler receives, from the stored request (the web and the worker read it alike)."""
+    if method == "GET":
+        return _safe_values(_first_values(parse_qsl(query, keep_blank_values=True, errors="replace")))
+    mimetype = content_type.split(";", 1)[0].strip().lower()
+    if mimetype == "application/json" or raw[:1] in (b"{", b"["):
+        if json_depth_exceeds(raw):
+            raise ParseLimit(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        try:
+            return _safe_values(json.loads((raw or b"null").decode("utf-8")))
+        except UnicodeDecodeError:
+            raise ValueError("body is not UTF-8 JSON") from None
+        except ValueError:
+            raise ValueError("body is not valid JSON") from None
+    form = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True) if raw else []
+    return _safe_values(_first_values(form or parse_qsl(query, keep_blank_values=True, errors="replace")))
+
+
+def encode_body(raw):
+    """(text, encoding) storable in a TEXT column without loss: NUL bytes and invalid UTF-8 go as base64."""
+    if b"\x00" not in raw:
+        try:
+            return raw.decode("utf-8"), "utf8"
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(raw).decode("ascii"), "base64"
+
+
+def raw_body(event):
+    if event.body_encoding == "base64":
+        return base64.b64decode(event.body)
+    return (event.body or "").encode("utf-8")
 
 
 def dedupe_key(provider, kind, method, query, body):
-    digest = hashlib.sha256("\x1f".join((provider, kind, method, query, body)).encode()).hexdigest()
+    head = "\x1f".join((provider, kind, method, query, "")).encode()
+    digest = hashlib.sha256(head + (body if isinstance(body, bytes) else body.encode())).hexdigest()
     return f"{provider}:{digest}"
 
 
-def receive(provider, kind):
-    body = request.get_data(cache=True, as_text=True)[:200_000]
-    query = request.query_string.decode("latin-1")
-    headers = json.dumps({h: request.headers[h] for h in KEPT_HEADERS if h in request.headers})
-    key = dedupe_key(provider, kind, request.method, query, body)
+def _redacted(provider, raw):
+    keys = SECRET_FIELDS.get(provider, ())
+    if not keys or not raw:
+        return raw
+    # latin-1 maps each byte to one character and back: the ASCII-only pattern redacts any bytes losslessly.
+    return redact_json_values(raw.decode("latin-1"), keys).encode("latin-1")
+
+
+def _read_body(cap):
+    """The body, or None when it is over ``cap`` bytes (never read past cap + 1)."""
+    if request.content_length is not None and request.content_length > cap:
+        return None
+    try:
+        raw = request.stream.read(cap + 1)
+    except RequestEntityTooLarge:
+        return None
+    return None if len(raw) > cap else raw
+
+
+def _store(**fields):
     try:
         with db.atomic():
-            event = CallbackEvent.create(
-                provider=provider, kind=kind, dedupe_key=key, method=request.method, query=query,
-                headers=headers, body=redact_json_values(body, SECRET_FIELDS.get(provider, ())),
-                remote_addr=request.remote_addr or "",
-            )
+            return CallbackEvent.create(**fields)
     except IntegrityError:
-        # The same callback delivered again: already stored and applied once.
-        return jsonify(status="duplicate"), 200
+        # The same callback delivered again: already stored (and applied, or about to be) once.
+        return None
+
+
+def receive(provider, kind):
+    config = current_app.config
+    kind = safe_text(kind)
+    query_bytes = request.query_string
+    query = query_bytes.decode("latin-1")
+    stored_query = query if query.isascii() and query.isprintable() else quote(query_bytes, safe=QUERY_SAFE)
+    headers = json.dumps({h: request.headers[h] for h in KEPT_HEADERS if h in request.headers})
+    common = {"provider": provider, "kind": kind, "method": request.method, "query": stored_query,
+              "headers": headers, "remote_addr": safe_text(request.remote_addr or "")}
+    cap = int(config["CALLBACK_MAX_BYTES"])
+    raw = _read_body(cap)
+    if raw is None:
+        size = f"of {request.content_length} bytes " if request.content_length else ""
+        error = f"body {size}over CALLBACK_MAX_BYTES ({cap}): not kept"
+        _store(**common, dedupe_key=f"{provider}:too-large:{uuid.uuid4().hex}", status="failed", error=error,
+               attempts=MAX_ATTEMPTS)
+        return jsonify(status="too_large", error=error), 413
+    status, error, attempts, payload = "received", "", 0, None
     try:
-        payload = _payload(provider)
-    except ValueError:
-        _finish(event, "invalid", "body is not valid JSON")
-        return jsonify(status="invalid", error="body is not valid JSON"), 400
+        payload = parse_payload(request.method, stored_query, request.content_type or "", raw)
+        check = CHECKS.get(provider)
+        if check is not None:
+            check(kind, payload)
+    except ParseLimit as exc:
+        status, error, attempts = "failed", str(exc), MAX_ATTEMPTS
+    except (CallbackInvalid, ValueError) as exc:
+        status, error = "invalid", safe_text(str(exc))
+    except Exception:  # a parser bug: stored for the worker, whose failure will say what it was
+        log.exception("%s callback could not be checked", provider)
+    body, encoding = encode_body(_redacted(provider, raw))
+    event = _store(**common, dedupe_key=dedupe_key(provider, kind, request.method, query, raw), body=body,
+                   body_encoding=encoding, status=status, error=error, attempts=attempts)
+    if event is None:
+        return jsonify(status="duplicate"), 200
+    if status != "received":
+        return jsonify(status=status, error=error), 400
+    if config["CALLBACK_APPLY"] != "inline":
+        return jsonify(status="received"), 200
     outcome, error = apply(event, payload)
     if outcome == "invalid":
         return jsonify(status="invalid", error=error), 400
     return jsonify(status=outcome), 200
 
 
-def apply(event, payload):
-    """Apply one stored event; returns (status, error). Safe to call again for orphans."""
+def apply(event, payload=None):
+    """Apply one stored event in isolation; returns (status, error). Never raises for the event's content:
+    whatever goes wrong marks this event failed, so the next one is applied all the same."""
     handler = HANDLERS.get(event.provider)
     if handler is None:
         return event.status, ""
-    try:
-        # The verdict is written in the handler's own transaction: an "orphan" committed apart from the lookup
-        # that found no send could land just after the send's id was stored and its orphans were looked for.
-        with db.atomic():
-            status = handler(event, payload)
-            _finish(event, status, "")
-    except CallbackInvalid as exc:
-        _finish(event, "invalid", str(exc))
-        return "invalid", str(exc)
-    except Exception:  # a handler bug must not lose the event or answer 5xx: it stays stored for replay
-        log.exception("callback %s could not be applied", event.id)
-        _finish(event, "received", "handler error; kept for replay")
-        return "received", ""
-    return status, ""
+    status, error = "", ""
+    if payload is None:
+        try:
+            payload = stored_payload(event)
+        except ValueError as exc:
+            status, error = "invalid", safe_text(str(exc))
+    if not status:
+        try:
+            # The verdict is written in the handler's own transaction: an "orphan" committed apart from the lookup
+            # that found no send could land just after the send's id was stored and its orphans were looked for.
+            with db.atomic():
+                status = handler(event, payload)
+                return _finish(event, status, ""), ""
+        except CallbackInvalid as exc:
+            status, error = "invalid", safe_text(str(exc))
+        except Exception as exc:  # a handler bug must not lose the event, answer 5xx or stop the worker's job
+            log.exception("callback %s could not be applied", event.id)
+            status, error = "failed", safe_text(f"{type(exc).__name__}: {exc}")[:2000]
+    return _finish(event, status, error), error
 
 
 def _finish(event, status, error):
-    event.status = status
-    event.error = error
+    fields = {CallbackEvent.status: status, CallbackEvent.error: error,
+              CallbackEvent.reference: safe_text(str(event.reference or ""))[:128]}
     if status == "applied":
-        event.applied_at = utcnow()
-    event.save()
+        fields[CallbackEvent.applied_at] = utcnow()
+    if status == "failed":
+        fields[CallbackEvent.attempts] = CallbackEvent.attempts + 1
+    try:
+        CallbackEvent.update(fields).where(CallbackEvent.id == event.id).execute()
+    except Exception as exc:
+        # Something in the outcome the database refuses: record that alone, so this event cannot come back.
+        log.exception("callback %s: outcome could not be recorded", event.id)
+        status = "failed"
+        CallbackEvent.update({CallbackEvent.status: status, CallbackEvent.attempts: MAX_ATTEMPTS,
+                              CallbackEvent.error: f"outcome could not be recorded: {type(exc).__name__}"}
+                             ).where(CallbackEvent.id == event.id).execute()
+    event.status, event.error = status, error
+    return status
 
 
 def stored_payload(event):
-    """Rebuild the payload of a stored event (for orphans applied later)."""
-    if event.method == "GET":
-        from urllib.parse import parse_qsl
-
-        return dict(parse_qsl(event.query))
+    """Rebuild the payload of a stored event (the worker's apply, orphans applied later)."""
     try:
-        return json.loads(event.body or "null")
+        content_type = json.loads(event.headers or "{}").get("Content-Type", "")
     except ValueError:
-        from urllib.parse import parse_qsl
-
-        return dict(parse_qsl(event.body))
-
-
-REPLAY_BATCH = 200
+        content_type = ""
+    return parse_payload(event.method, event.query or "", content_type, raw_body(event))
 
 
-def replay_received(app=None, older_than_seconds=60):
-    """Apply again the callbacks a handler failed on (a bug since fixed, a database hiccup)."""
-    from datetime import timedelta
+def _pending(condition):
+    return (CallbackEvent.select().where(condition & CallbackEvent.provider.in_(list(HANDLERS)))
+            .order_by(CallbackEvent.id).limit(APPLY_BATCH))
 
+
+def apply_received(app=None, older_than_seconds=None, budget=APPLY_BUDGET_SECONDS):
+    """The worker's job: stored callbacks in arrival order, each in isolation. Returns how many it took.
+
+    In inline mode the web applies them itself; only those left behind for INLINE_GRACE_SECONDS are taken."""
+    if older_than_seconds is None:
+        inline = (app or current_app).config["CALLBACK_APPLY"] == "inline"
+        older_than_seconds = INLINE_GRACE_SECONDS if inline else 0
+    condition = CallbackEvent.status == "received"
+    if older_than_seconds:
+        condition &= CallbackEvent.received_at < utcnow() - timedelta(seconds=older_than_seconds)
+    deadline = time.monotonic() + budget
+    done, last_id = 0, 0
+    while True:
+        # Past the last id seen: an event a handler left "received" is not taken again in this run.
+        batch = list(_pending(condition & (CallbackEvent.id > last_id)))
+        for event in batch:
+            apply(event)
+            last_id = event.id
+            done += 1
+            if time.monotonic() > deadline:
+                return done
+        if len(batch) < APPLY_BATCH:
+            return done
+
+
+def replay_failed(app=None, older_than_seconds=60):
+    """Apply again, each in isolation, the events a handler raised on fewer than MAX_ATTEMPTS times."""
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    stuck = (CallbackEvent.select()
-             .where((CallbackEvent.status == "received") & (CallbackEvent.received_at < cutoff)
-                    & CallbackEvent.provider.in_(list(HANDLERS)))
-             .order_by(CallbackEvent.id).limit(REPLAY_BATCH))
-    return sum(1 for event in stuck if apply(event, stored_payload(event))[0] != "received")
+    retry = ((CallbackEvent.status == "failed") & (CallbackEvent.attempts < MAX_ATTEMPTS)
+             & (CallbackEvent.received_at < cutoff))
+    return sum(1 for event in list(_pending(retry)) if apply(event)[0] != "failed")

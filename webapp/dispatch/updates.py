@@ -246,3 +246,14 @@ def provider_callback_handler(provider):
         return "orphan"
 
     return handle
+
+
+def provider_callback_check(provider):
+    """The web's check before storing: the provider module parses the payload (no database touched)."""
+
+    def check(kind, payload):
+        from webapp.providers import module
+
+        module(provider).parse_callback(kind, payload)
+
+    return check

@@ -25,6 +25,8 @@ class CallbackEvent(BaseModel):
 
     status: received > applied | orphan (reference not known yet; applied when it appears) | invalid | ignored
             | stale (its send was already final, so it changed nothing)
+            | failed (error says why; a handler that raised is tried again until ``attempts`` reaches its limit).
+    body_encoding: utf8, or base64 when the body had a NUL byte or was not UTF-8 (no database TEXT holds those).
     """
 
     provider = CharField(max_length=16)
@@ -35,9 +37,11 @@ class CallbackEvent(BaseModel):
     query = TextField(default="")
     headers = TextField(default="")
     body = TextField(default="")
+    body_encoding = CharField(max_length=8, default="utf8")
     remote_addr = CharField(max_length=64, default="")
     status = CharField(max_length=16, default="received", index=True)
     error = TextField(default="")
+    attempts = IntegerField(default=0)
     received_at = DateTimeField(default=utcnow, index=True)
     applied_at = DateTimeField(null=True)
 
