@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
 
-from webapp.dispatch import states
+from webapp.dispatch import limits, states
 from webapp.dispatch.claim import claim, due_sends, mark_requesting, release, release_stranded
 from webapp.dispatch.registry import SENDERS, SkipSend
 from webapp.dispatch.updates import apply_outcome, requeue_or_fail, settle_failure, skip
@@ -36,29 +36,6 @@ CLAIM_AHEAD_SECONDS = 1
 THROTTLE_COOLDOWN_SECONDS = 5
 
 
-class RateLimiter:
-    """Token bucket shared by the dispatcher threads of one process."""
-
-    def __init__(self, rate):
-        self.rate = rate
-        self.capacity = max(1.0, rate / 10)
-        self.tokens = self.capacity
-        self.updated = time.monotonic()
-        self.lock = threading.Lock()
-
-    def acquire(self):
-        while True:
-            with self.lock:
-                now = time.monotonic()
-                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-                self.updated = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
-                    return
-                wait = (1 - self.tokens) / self.rate
-            time.sleep(wait)
-
-
 class Dispatcher:
     def __init__(self, app, max_in_flight=MAX_IN_FLIGHT):
         self.app = app
@@ -73,7 +50,6 @@ class Dispatcher:
         # Set at shutdown: threads holding an answer stop waiting for the database (the lease takes over).
         self.stopping = threading.Event()
         self.lock = threading.Lock()
-        self.limiters = {}
         self.cool_until = {}
 
     # --- claiming -------------------------------------------------------------------------------------
@@ -98,7 +74,7 @@ class Dispatcher:
                 if free <= 0:
                     continue
                 try:
-                    ids = claim([kind], free, self.owner)
+                    ids = self._claim(kind, sender, free)
                 except Exception as exc:
                     self.stranded = self.stranded or is_outage(exc)
                     raise
@@ -108,6 +84,14 @@ class Dispatcher:
                         self._start(kind, send)
                 started += len(ids)
         return started > 0
+
+    def _claim(self, kind, sender, free):
+        if sender.capacity is None:
+            return claim([kind], free, self.owner)
+        # The account's free places are counted and taken under its lock: another worker counting at the
+        # same moment waits, then sees these claims.
+        with limits.held(limits.concurrency_key(sender.provider)):
+            return claim([kind], min(free, sender.capacity()), self.owner)
 
     def _free_slots(self, kind, sender):
         if self.cool_until.get(sender.provider, 0) > time.monotonic():
@@ -119,22 +103,10 @@ class Dispatcher:
         rate = self._rate(sender)
         if rate:
             free = min(free, max(1, math.ceil(rate * CLAIM_AHEAD_SECONDS)) - busy_kind)
-        capacity = sender.capacity()
-        if capacity is not None:
-            free = min(free, capacity)
         return free
 
     def _rate(self, sender):
         return sender.rate(self.app.config)
-
-    def _limiter(self, sender):
-        rate = self._rate(sender)
-        if not rate:
-            return None
-        limiter = self.limiters.get(sender.provider)
-        if limiter is None or limiter.rate != rate:
-            limiter = self.limiters[sender.provider] = RateLimiter(rate)
-        return limiter
 
     def _start(self, kind, send):
         with self.lock:
@@ -162,11 +134,15 @@ class Dispatcher:
         if send is None or send.state != states.SENDING or send.lease_owner != self.owner:
             return
         sender = SENDERS[send.kind]
+        rate = self._rate(sender)
         try:
-            limiter = self._limiter(sender)
-            if limiter:
-                limiter.acquire()
+            if rate:
+                limits.wait_for_turn(limits.rate_key(sender.provider), rate)
             marked = mark_requesting(send.id, self.owner)
+            if marked and rate:
+                # Last, right before the request: a write that had to wait for the database does not
+                # bunch requests up at the provider.
+                limits.wait_to_leave(limits.rate_key(sender.provider), rate)
         except Exception as exc:
             if not is_outage(exc):
                 raise
