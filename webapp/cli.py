@@ -32,7 +32,12 @@ def init_db_command():
 
 
 def _configure_logging():
+    from flask.logging import default_handler
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # The root handler prints every line; Flask's own handler on the app logger ("webapp") would print the
+    # app's lines a second time.
+    logging.getLogger("webapp").removeHandler(default_handler)
     # One line per job run every few seconds drowns everything else; failures are still logged.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 

@@ -7,6 +7,7 @@ the lease outlives one renewal period by LEASE_SECONDS - RENEW_SECONDS.
 import logging
 import os
 import socket
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ from peewee import IntegrityError
 
 from webapp.extensions import db
 from webapp.models import SchedulerLease, utcnow
+from webapp.outage import DATABASE, is_outage, reset_connection
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +68,18 @@ def release(holder):
 
 def _wrap(app, func):
     def run():
-        with app.app_context(), db.connection_context():
-            try:
+        try:
+            with app.app_context(), db.connection_context():
                 func(app)
-            except Exception:
+        except Exception as exc:
+            if is_outage(exc):
+                # Logged once per outage (webapp.outage); the next run works on a fresh connection.
+                DATABASE.failed(exc)
+                reset_connection()
+            else:
                 log.exception("scheduled job %s failed", getattr(func, "__name__", func))
+        else:
+            DATABASE.ok()
 
     return run
 
@@ -93,6 +102,7 @@ class LeaderScheduler:
         self.app = app
         self.holder = holder_id()
         self.scheduler = None
+        self.renewed_at = 0.0
 
     @property
     def is_leader(self):
@@ -101,6 +111,8 @@ class LeaderScheduler:
     def tick(self):
         with db.connection_context():
             leader = try_acquire(self.holder)
+        if leader:
+            self.renewed_at = time.monotonic()
         if leader and self.scheduler is None:
             self.scheduler = build_scheduler(self.app)
             self.scheduler.start()
@@ -108,6 +120,13 @@ class LeaderScheduler:
         elif not leader and self.scheduler is not None:
             self.stop(release_lease=False)
         return leader
+
+    def unrenewed(self):
+        """The lease could not be renewed (database unreachable): once it may have expired, another worker
+        may lead, so this one stops its jobs until it takes the lease again."""
+        if self.scheduler is not None and time.monotonic() - self.renewed_at > LEASE_SECONDS - RENEW_SECONDS:
+            log.warning("scheduler lease not renewed for %d s: jobs stopped until it is", LEASE_SECONDS - RENEW_SECONDS)
+            self.stop(release_lease=False)
 
     def stop(self, release_lease=True):
         if self.scheduler is not None:

@@ -1,8 +1,13 @@
-"""The worker process: dispatcher loop plus the leader-elected scheduler (`flask worker`, or a thread in demo)."""
+"""The worker process: dispatcher loop plus the leader-elected scheduler (`flask worker`, or a thread in demo).
+
+It outlives its database: an outage (PostgreSQL restarted, connections terminated) makes the loop wait with
+backoff and try again, logging one line when the outage starts and one when it ends (webapp.outage).
+"""
 import logging
 import threading
 import time
 
+from webapp.outage import DATABASE, Backoff, is_outage, reset_connection
 from webapp.scheduler import RENEW_SECONDS, LeaderScheduler
 
 log = logging.getLogger(__name__)
@@ -14,20 +19,38 @@ def run_worker(app, stop_event=None, idle_sleep=0.2):
 
     stop_event = stop_event or threading.Event()
     leader = LeaderScheduler(app)
+    backoff = Backoff()
     next_tick = 0.0
     log.info("worker started")
     try:
         while not stop_event.is_set():
-            now = time.monotonic()
-            if now >= next_tick:
-                leader.tick()
-                next_tick = now + RENEW_SECONDS
-            with app.app_context():
-                worked = dispatcher.run_once(app)
+            try:
+                now = time.monotonic()
+                if now >= next_tick:
+                    leader.tick()
+                    next_tick = now + RENEW_SECONDS
+                with app.app_context():
+                    worked = dispatcher.run_once(app)
+            except Exception as exc:
+                if is_outage(exc):
+                    DATABASE.failed(exc)
+                    reset_connection()
+                    leader.unrenewed()
+                else:
+                    # A bug in one round must not end the worker: the next round starts from the database.
+                    log.exception("worker round failed")
+                stop_event.wait(backoff.next())
+                continue
+            DATABASE.ok()
+            backoff.reset()
             if not worked:
                 stop_event.wait(idle_sleep)
     finally:
-        leader.stop()
+        dispatcher.stop(app)
+        try:
+            leader.stop()
+        except Exception as exc:  # noqa: BLE001 (the lease expires by itself)
+            log.warning("scheduler lease not released: %s", exc)
         log.info("worker stopped")
 
 

@@ -253,7 +253,8 @@ def capacity():
     """Calls that may start now: the account's concurrent-call limit minus calls being placed or in progress.
 
     A call counts until its polled status is final, so the count errs high (a call that ended moments ago
-    still counts until the next poll) and OCA's own limit is not reached by this worker.
+    still counts until the next poll) and OCA's own limit is not reached by any number of workers (the
+    dispatcher calls this under the account's lock, webapp.dispatch.limits).
     """
     busy = (Send.select().where((Send.kind == SEND_KIND) & Send.state.in_([states.SENDING, states.SUBMITTED]))
             .count())

@@ -65,21 +65,40 @@ def mark_requesting(send_id, owner, now=None):
     return cursor.rowcount == 1
 
 
-def release(send_id, owner, now=None):
+def release(send_id, owner, now=None, unsent=False):
     """A claimed send whose request never started goes back to the queue (its campaign was paused after the
-    claim), or ends cancelled with its cancelled campaign. Nothing happens if the lease is no longer ours."""
+    claim), or ends cancelled with its cancelled campaign. Nothing happens if the lease is no longer ours.
+
+    unsent: the owner knows no request was made although sent_at may be set (mark_requesting's commit can
+    land while its answer is lost to a database outage).
+    """
     now = now or utcnow()
     from webapp.models import Campaign
 
-    mine = (Send.id == send_id) & (Send.state == states.SENDING) & (Send.lease_owner == owner) & Send.sent_at.is_null()
+    mine = (Send.id == send_id) & (Send.state == states.SENDING) & (Send.lease_owner == owner)
+    if not unsent:
+        mine &= Send.sent_at.is_null()
     cancelled = Campaign.select(Campaign.id).where(Campaign.status == "cancelled")
     with db.atomic():
         (Send.update(state=states.CANCELLED, lease_owner=None, lease_until=None, final_at=now, updated_at=now,
                      error_text="Campaign cancelled")
          .where(mine & Send.campaign_id.in_(cancelled)).execute())
-        return (Send.update(state=states.QUEUED, lease_owner=None, lease_until=None, updated_at=now,
+        return (Send.update(state=states.QUEUED, lease_owner=None, lease_until=None, sent_at=None, updated_at=now,
                             tries=Send.tries - 1)
                 .where(mine).execute())
+
+
+def release_stranded(owner, active_ids, now=None):
+    """Queue again this owner's claims that no thread of it is working on and whose request never started:
+    a claim whose commit landed while its answer was lost to a database outage. Returns how many."""
+    now = now or utcnow()
+    stranded = ((Send.state == states.SENDING) & (Send.lease_owner == owner) & Send.sent_at.is_null())
+    if active_ids:
+        stranded &= Send.id.not_in(list(active_ids))
+    with db.atomic():
+        return (Send.update(state=states.QUEUED, lease_owner=None, lease_until=None, updated_at=now,
+                            tries=Send.tries - 1)
+                .where(stranded).execute())
 
 
 def expire_leases(now=None):

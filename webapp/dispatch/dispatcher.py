@@ -4,6 +4,9 @@ Each send is claimed (queued -> sending, with a lease) in the database before it
 outcome is written right after the answer. A crash between the two leaves the row `sending`; when its lease
 expires it becomes `unknown` (never queued again automatically), so nothing is sent twice and nothing is lost
 silently. Only failures that prove the provider accepted nothing are re-queued with backoff.
+
+A database outage does not change that: a send whose request has not left goes back to the queue once the
+database is back, and the answer to one that has left is held and written when it is (webapp.outage).
 """
 import logging
 import math
@@ -14,14 +17,16 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from functools import partial
 
-from webapp.dispatch import states
-from webapp.dispatch.claim import claim, due_sends, mark_requesting, release
+from webapp.dispatch import limits, states
+from webapp.dispatch.claim import claim, due_sends, mark_requesting, release, release_stranded
 from webapp.dispatch.registry import SENDERS, SkipSend
 from webapp.dispatch.updates import apply_outcome, requeue_or_fail, settle_failure, skip
 from webapp.extensions import db
 from webapp.models import Send
-from webapp.providers.base import ProviderError, current_send_id
+from webapp.outage import is_outage, retry
+from webapp.providers.base import ProviderError, current_send_id, requests_made
 
 log = logging.getLogger(__name__)
 
@@ -31,29 +36,6 @@ CLAIM_AHEAD_SECONDS = 1
 THROTTLE_COOLDOWN_SECONDS = 5
 
 
-class RateLimiter:
-    """Token bucket shared by the dispatcher threads of one process."""
-
-    def __init__(self, rate):
-        self.rate = rate
-        self.capacity = max(1.0, rate / 10)
-        self.tokens = self.capacity
-        self.updated = time.monotonic()
-        self.lock = threading.Lock()
-
-    def acquire(self):
-        while True:
-            with self.lock:
-                now = time.monotonic()
-                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-                self.updated = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
-                    return
-                wait = (1 - self.tokens) / self.rate
-            time.sleep(wait)
-
-
 class Dispatcher:
     def __init__(self, app, max_in_flight=MAX_IN_FLIGHT):
         self.app = app
@@ -61,8 +43,13 @@ class Dispatcher:
         self.max_in_flight = max_in_flight
         self.pool = ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="dispatch")
         self.in_flight = {}
+        # Ids of the sends this process's threads are working on (a claim not among them is stranded).
+        self.active = set()
+        # Set when a claim failed on an outage: its commit may have landed with no thread to send its rows.
+        self.stranded = False
+        # Set at shutdown: threads holding an answer stop waiting for the database (the lease takes over).
+        self.stopping = threading.Event()
         self.lock = threading.Lock()
-        self.limiters = {}
         self.cool_until = {}
 
     # --- claiming -------------------------------------------------------------------------------------
@@ -73,19 +60,38 @@ class Dispatcher:
         with self.app.app_context(), db.connection_context():
             # One read finds the kinds with due sends; only those pay for capacity checks and a claim
             # (a write transaction), which would otherwise compete with the sends' own writes.
+            if self.stranded:
+                with self.lock:
+                    active = set(self.active)
+                released = release_stranded(self.owner, active)
+                if released:
+                    log.info("%d claims stranded by a database outage queued again", released)
+                self.stranded = False
             due_kinds = {row.kind for row in due_sends(list(SENDERS)).select(Send.kind).distinct()}
             for kind in due_kinds:
                 sender = SENDERS[kind]
                 free = self._free_slots(kind, sender)
                 if free <= 0:
                     continue
-                ids = claim([kind], free, self.owner)
+                try:
+                    ids = self._claim(kind, sender, free)
+                except Exception as exc:
+                    self.stranded = self.stranded or is_outage(exc)
+                    raise
                 if ids:
                     # One read for the whole batch; each thread gets its row instead of reading it again.
                     for send in Send.select().where(Send.id.in_(ids)).order_by(Send.id):
                         self._start(kind, send)
                 started += len(ids)
         return started > 0
+
+    def _claim(self, kind, sender, free):
+        if sender.capacity is None:
+            return claim([kind], free, self.owner)
+        # The account's free places are counted and taken under its lock: another worker counting at the
+        # same moment waits, then sees these claims.
+        with limits.held(limits.concurrency_key(sender.provider)):
+            return claim([kind], min(free, sender.capacity()), self.owner)
 
     def _free_slots(self, kind, sender):
         if self.cool_until.get(sender.provider, 0) > time.monotonic():
@@ -97,26 +103,15 @@ class Dispatcher:
         rate = self._rate(sender)
         if rate:
             free = min(free, max(1, math.ceil(rate * CLAIM_AHEAD_SECONDS)) - busy_kind)
-        capacity = sender.capacity()
-        if capacity is not None:
-            free = min(free, capacity)
         return free
 
     def _rate(self, sender):
         return sender.rate(self.app.config)
 
-    def _limiter(self, sender):
-        rate = self._rate(sender)
-        if not rate:
-            return None
-        limiter = self.limiters.get(sender.provider)
-        if limiter is None or limiter.rate != rate:
-            limiter = self.limiters[sender.provider] = RateLimiter(rate)
-        return limiter
-
     def _start(self, kind, send):
         with self.lock:
             self.in_flight[kind] = self.in_flight.get(kind, 0) + 1
+            self.active.add(send.id)
         self.pool.submit(self._run, kind, send)
 
     # --- sending --------------------------------------------------------------------------------------
@@ -130,6 +125,7 @@ class Dispatcher:
         finally:
             with self.lock:
                 self.in_flight[kind] -= 1
+                self.active.discard(send.id)
 
     def process(self, send):
         """Make the request for one send this dispatcher has claimed (a Send row or its id)."""
@@ -138,24 +134,48 @@ class Dispatcher:
         if send is None or send.state != states.SENDING or send.lease_owner != self.owner:
             return
         sender = SENDERS[send.kind]
-        limiter = self._limiter(sender)
-        if limiter:
-            limiter.acquire()
-        if not mark_requesting(send.id, self.owner):
-            release(send.id, self.owner)
+        rate = self._rate(sender)
+        try:
+            if rate:
+                limits.wait_for_turn(limits.rate_key(sender.provider), rate)
+            marked = mark_requesting(send.id, self.owner)
+            if marked and rate:
+                # Last, right before the request: a write that had to wait for the database does not
+                # bunch requests up at the provider.
+                limits.wait_to_leave(limits.rate_key(sender.provider), rate)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            marked = False
+        if not marked:
+            self._write(lambda: release(send.id, self.owner, unsent=True))
             return
-        token = current_send_id.set(send.id)
+        made = []
+        tokens = current_send_id.set(send.id), requests_made.set(made)
         try:
             outcome = sender.send(send)
         except ProviderError as exc:
-            self._failed(send, sender, exc)
+            self._write(partial(self._failed, send, sender, exc))
             return
         except SkipSend as exc:
-            skip(send, str(exc), self.owner)
+            self._write(partial(skip, send, str(exc), self.owner))
+            return
+        except Exception as exc:
+            # A send function reads the database before its request (consent, opt-outs): when that read
+            # met an outage, nothing left and the send can be queued again. After a request, the answer is
+            # lost; the row stays `sending` and its lease turns it `unknown`.
+            if made or not is_outage(exc):
+                raise
+            self._write(lambda: release(send.id, self.owner, unsent=True))
             return
         finally:
-            current_send_id.reset(token)
-        apply_outcome(send, outcome, self.owner)
+            current_send_id.reset(tokens[0])
+            requests_made.reset(tokens[1])
+        self._write(lambda: apply_outcome(send, outcome, self.owner))
+
+    def _write(self, func):
+        """Record what happened to a send, waiting out a database outage: the answer exists only here."""
+        retry(func, stop=self.stopping)
 
     def _failed(self, send, sender, exc):
         if exc.code in sender.throttle_codes:
@@ -215,8 +235,21 @@ def send_now(app, send_id):
 
     dispatcher = dispatcher_for(app)
     if claim_one(send_id, dispatcher.owner):
-        dispatcher.process(send_id)
+        with dispatcher.lock:
+            dispatcher.active.add(send_id)
+        try:
+            dispatcher.process(send_id)
+        finally:
+            with dispatcher.lock:
+                dispatcher.active.discard(send_id)
     return Send.get_by_id(send_id)
+
+
+def stop(app):
+    """The worker is stopping: its threads no longer wait for an unreachable database."""
+    dispatcher = _dispatchers.pop(app, None)
+    if dispatcher is not None:
+        dispatcher.stopping.set()
 
 
 def drain(app, timeout=10.0):

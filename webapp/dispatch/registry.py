@@ -27,10 +27,11 @@ class Sender:
     provider: str
     # send(send_row) -> Outcome; raises ProviderError. Runs in a dispatcher thread with a DB connection.
     send: Callable[[Any], Outcome]
-    # Requests per second allowed to this provider (per worker process); None = unlimited.
+    # Requests per second allowed to this provider's account, all workers together; None = unlimited.
     rate: Callable[[Any], float | None] = lambda config: None
-    # How many more sends of this kind may be in flight now (e.g. OCA concurrent calls); None = no cap.
-    capacity: Callable[[], int | None] = lambda: None
+    # How many more sends of this kind may be in flight now, counted from the database (e.g. OCA concurrent
+    # calls); called under the account's lock (webapp.dispatch.limits). None = no cap.
+    capacity: Callable[[], int] | None = None
     # Provider error codes that mean "slow down": the send is re-queued and the provider cools down.
     throttle_codes: frozenset = frozenset()
     # Transport attempts before a send that never reached the provider is marked failed.

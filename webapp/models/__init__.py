@@ -14,16 +14,17 @@ from webapp.models.contacts import (
 from webapp.models.ivr import AudioFile, OcaIvr, OcaNumber
 from webapp.models.otp import OtpAttempt, OtpRequest
 from webapp.models.sends import Send
-from webapp.models.system import AuditLog, CallbackEvent, ChannelLog, SchedulerLease
+from webapp.models.system import AccountLimit, AuditLog, CallbackEvent, ChannelLog, SchedulerLease
 from webapp.models.users import ROLES, LoginAttempt, User
 
 ALL_MODELS = [User, LoginAttempt, ChannelLog, CallbackEvent, AuditLog, SchedulerLease, Send,
               ContactList, Contact, ContactListMember, ContactEvent, OptOut, ImportJob, ImportRowError,
               Campaign, ProviderStatus, InboxMessage, Call, CallEvent,
-              OtpRequest, OtpAttempt, AudioFile, OcaIvr, OcaNumber, SenderId]
+              OtpRequest, OtpAttempt, AudioFile, OcaIvr, OcaNumber, SenderId, AccountLimit]
 
 __all__ = [
     "ALL_MODELS",
+    "AccountLimit",
     "AudioFile",
     "AuditLog",
     "BaseModel",

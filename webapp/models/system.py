@@ -1,4 +1,4 @@
-from peewee import CharField, DateTimeField, IntegerField, TextField
+from peewee import CharField, DateTimeField, FloatField, IntegerField, TextField
 
 from webapp.models.base import BaseModel, utcnow
 
@@ -61,3 +61,17 @@ class SchedulerLease(BaseModel):
     name = CharField(max_length=64, primary_key=True)
     holder = CharField(max_length=128)
     expires_at = DateTimeField()
+
+
+class AccountLimit(BaseModel):
+    """A limit of one provider account shared by every worker, locked while it is read and changed.
+
+    name: "<provider>:rate" (next_at: the next moment free to reserve, last_at: when the last request left,
+    both in seconds of the database's clock) or "<provider>:concurrency" (a lock only: the count lives in
+    the send rows).
+    """
+
+    name = CharField(max_length=64, primary_key=True)
+    next_at = FloatField(default=0)
+    last_at = FloatField(default=0)
+    updated_at = DateTimeField(default=utcnow)

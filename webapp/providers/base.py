@@ -19,6 +19,9 @@ DEFAULT_TIMEOUT = (3.05, 20)
 REDACTED = "***"
 # The send a request serves, set by the dispatcher around each send so channel logs link to it.
 current_send_id = contextvars.ContextVar("current_send_id", default=None)
+# A list the dispatcher sets around each send; every request appends its operation before it leaves, so a
+# send that failed on a database outage is known to have made no request (safe to queue again) or some.
+requests_made = contextvars.ContextVar("requests_made", default=None)
 
 
 @contextlib.contextmanager
@@ -174,6 +177,9 @@ class BaseClient:
                 request_body=redact_json_values(self.redact(_body_text(prepared.body)), redact_keys),
                 send_id=current_send_id.get(),
             )
+            made = requests_made.get()
+            if made is not None:
+                made.append(operation)
             try:
                 response = self.session.send(prepared, timeout=self.timeout)
             except requests.ConnectionError as exc:
