@@ -38,11 +38,12 @@ ENV_NAMES = [
     "OCA_MAX_CONCURRENT_CALLS", "SMS_RATE_PER_SECOND", "PASSWORD_HASH_PROFILE", "UPLOAD_MAX_MB", "IMPORT_MAX_MB",
     "TRUSTED_PROXIES", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS", "LOGIN_ACCOUNT_CEILING", "LOGIN_SLOW_SECONDS",
     "OTP_MIN_INTERVAL_SECONDS", "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS",
-    "BRAKE_WINDOW", "BRAKE_FAILURE_RATE",
+    "BRAKE_WINDOW", "BRAKE_FAILURE_RATE", "IMPORT_MAX_COLUMNS", "PHONE_COUNTRIES",
 ]
 INT_NAMES = {"OCA_MAX_CONCURRENT_CALLS", "UPLOAD_MAX_MB", "IMPORT_MAX_MB", "TRUSTED_PROXIES", "LOGIN_MAX_FAILURES",
              "LOGIN_WINDOW_SECONDS", "LOGIN_ACCOUNT_CEILING", "LOGIN_SLOW_SECONDS", "OTP_MIN_INTERVAL_SECONDS",
-             "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS", "BRAKE_WINDOW"}
+             "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS", "BRAKE_WINDOW",
+             "IMPORT_MAX_COLUMNS"}
 FLOAT_NAMES = {"SMS_RATE_PER_SECOND", "BRAKE_FAILURE_RATE"}
 BOOL_NAMES = {"SANDBOX"}
 
@@ -64,6 +65,10 @@ def defaults(instance_path):
         "BRAKE_FAILURE_RATE": 0.5,
         "UPLOAD_MAX_MB": 10,
         "IMPORT_MAX_MB": 20,
+        # A CSV row (the header first) with more columns is refused before it is split into cells.
+        "IMPORT_MAX_COLUMNS": 200,
+        # Countries (ISO codes) whose numbers an import accepts: those the providers can message or call.
+        "PHONE_COUNTRIES": "ID,IN",
         # "default" is argon2id RFC 9106 low-memory; "fast" exists only to keep the test suite quick.
         "PASSWORD_HASH_PROFILE": "default",
         # A console left open for hours must not start failing CSRF checks.
