@@ -120,3 +120,28 @@ def test_the_worker_process_runs_imports(app, ctx, queued):
         stop.set()
         thread.join(10)
     assert ImportJob.get_by_id(queued.id).status == "done" and Contact.select().count() == 7
+
+
+def test_two_workers_share_the_queue_and_import_each_file_once(app, ctx, monkeypatch):
+    monkeypatch.setattr(import_run, "BATCH_SIZE", 50)
+    jobs = []
+    for n in range(3):
+        rows = [["name", "phone"]] + [[f"P{n}-{i}", f"0812{n}{i:07d}"] for i in range(300)]
+        job = importer.create_job(io.BytesIO(csv_bytes(rows)), f"{n}.csv")
+        jobs.append(importer.configure(job, job.mapping_list, "fill"))
+    import_run.run_pending(ctx)
+    for job in jobs:
+        importer.confirm(ImportJob.get_by_id(job.id))
+    stop = threading.Event()
+    threads = [long_jobs.start_in_thread(app, stop) for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 30
+        while ImportJob.select().where(ImportJob.status != "done").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(10)
+    assert [(j.status, j.created_count, j.attempts) for j in ImportJob.select().order_by(ImportJob.id)] == [
+        ("done", 300, 1)] * 3
+    assert Contact.select().count() == 900 and ContactEvent.select().count() == 900

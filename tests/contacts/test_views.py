@@ -1,11 +1,12 @@
 import io
 import time
+from datetime import timedelta
 
 import pytest
 
 from tests.contacts.conftest import csv_bytes
 from webapp.contacts import import_run, optouts, service
-from webapp.models import Contact, ContactListMember, ImportFile, ImportJob, OptOut
+from webapp.models import Contact, ContactListMember, ImportFile, ImportJob, OptOut, utcnow
 
 
 @pytest.fixture
@@ -263,6 +264,17 @@ def test_cancel_from_the_preview(auth):
     auth.post(f"/contacts/import/{job.id}/cancel")
     assert ImportJob.get().status == "cancelled" and ImportFile.select().count() == 0
     assert "Cancelled before anything was imported" in html(auth.client.get(f"/contacts/import/{job.id}"))
+
+
+def test_a_job_no_worker_takes_says_so(auth):
+    auth.login("supervisor")
+    data = csv_bytes([["Nama", "HP"], ["Budi", "081234567890"]])
+    auth.post("/contacts/import", data={"file": (io.BytesIO(data), "a.csv")}, content_type="multipart/form-data")
+    job = ImportJob.get()
+    auth.post(f"/contacts/import/{job.id}/plan", data={"target_0": "name", "target_1": "phone", "dedupe": "fill"})
+    assert "No worker has taken this job yet" not in html(auth.htmx("GET", f"/contacts/import/{job.id}"))
+    ImportJob.update(updated_at=utcnow() - timedelta(minutes=1)).where(ImportJob.id == job.id).execute()
+    assert "No worker has taken this job yet" in html(auth.htmx("GET", f"/contacts/import/{job.id}"))
 
 
 def test_a_million_column_header_answers_a_clear_error_at_once(auth):

@@ -14,7 +14,7 @@ from webapp.contacts.import_plan import CREATE, DUPLICATE, REFUSED, UNCHANGED, U
 from webapp.contacts.importer import DONE, FAILED, PLANNED, PLANNING, QUEUED, RUNNING, ImportFileError
 from webapp.contacts.service import chunks
 from webapp.extensions import db
-from webapp.models import Contact, ContactEvent, ContactListMember, ImportJob, ImportRowError, OptOut, utcnow
+from webapp.models import Contact, ContactEvent, ContactListMember, ImportJob, ImportRowError, utcnow
 from webapp.models.contacts import dump_fields, load_fields, search_text
 
 log = logging.getLogger(__name__)
@@ -32,15 +32,20 @@ def rules_for(job):
                  max_columns=importer.max_columns())
 
 
-def lookup_existing(phones):
-    """Existing contacts by phone. SQL written out: peewee builds a 500-value IN list slower than it runs."""
-    found = {}
+def select_by_phone(table, columns, phones):
+    """Rows of ``table`` whose phone is one of ``phones``. SQL written out: peewee builds a 500-value IN list
+    more slowly than the database answers it."""
+    rows = []
     for chunk in chunks(phones):
-        sql = ('SELECT id, phone, name, email, custom_fields FROM "contact" WHERE phone IN ('
-               + ", ".join([db.param] * len(chunk)) + ")")
-        for contact_id, phone, name, email, custom_fields in db.execute_sql(sql, chunk).fetchall():
-            found[phone] = {"id": contact_id, "name": name, "email": email, "fields": load_fields(custom_fields)}
-    return found
+        sql = f'SELECT {columns} FROM "{table}" WHERE phone IN (' + ", ".join([db.param] * len(chunk)) + ")"
+        rows.extend(db.execute_sql(sql, chunk).fetchall())
+    return rows
+
+
+def lookup_existing(phones):
+    return {phone: {"id": contact_id, "name": name, "email": email, "fields": load_fields(custom_fields)}
+            for contact_id, phone, name, email, custom_fields in
+            select_by_phone("contact", "id, phone, name, email, custom_fields", phones)}
 
 
 def batches(rows, size):
@@ -183,11 +188,8 @@ class _Writer:
 
     @staticmethod
     def blocked(phones):
-        found = {}
-        for chunk in chunks(phones):
-            query = OptOut.select(OptOut.phone, OptOut.created_at, OptOut.reason).where(OptOut.phone.in_(chunk))
-            found.update({phone: (at, reason) for phone, at, reason in query.tuples()})
-        return found
+        return {phone: (at, reason) for phone, at, reason in
+                select_by_phone("opt_out", "phone, created_at, reason", phones)}
 
 
 def import_job(job, lease):

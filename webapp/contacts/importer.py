@@ -33,6 +33,8 @@ DRAFT, PLANNING, PLANNED, QUEUED, RUNNING, DONE, FAILED, CANCELLED = (
 # States in which a worker has something to do, and those in which the page keeps polling.
 WORK_STATES = (PLANNING, QUEUED, RUNNING)
 PREVIEW_ROWS = 5
+# A queued stage no worker has taken after this long gets a warning on its page.
+UNCLAIMED_WARNING_AFTER = timedelta(seconds=30)
 # Uploads whose import was never started.
 DRAFT_EXPIRES_AFTER = timedelta(days=1)
 FILE_CHUNK_BYTES = 1024 * 1024
@@ -318,6 +320,13 @@ def create_job(stream, filename, user_id=None):
         )
         store_file(job.id, data)
     return job
+
+
+def waiting_for_a_worker(job, now=None):
+    """Queued for a while and no worker took it: most likely no `flask worker` is running."""
+    now = now or utcnow()
+    return (job.status in (PLANNING, QUEUED) and not job.lease_holder
+            and job.updated_at < now - UNCLAIMED_WARNING_AFTER)
 
 
 def _move(job, from_states, **changes):

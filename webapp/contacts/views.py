@@ -341,7 +341,8 @@ def import_upload():
 def _job_context(job):
     return {"job": job, "errors": _first_rows(job, ("refused", "duplicate")),
             "warnings": _first_rows(job, ("warning",)), "lists": service.all_lists(),
-            "dedupe_choices": DEDUPE_CHOICES, "working": job.status in importer.WORK_STATES}
+            "dedupe_choices": DEDUPE_CHOICES, "working": job.status in importer.WORK_STATES,
+            "unclaimed": importer.waiting_for_a_worker(job)}
 
 
 def _first_rows(job, kinds):
