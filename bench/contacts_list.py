@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 from webapp import create_app  # noqa: E402
 from webapp.auth.service import create_user  # noqa: E402
 from webapp.contacts import service  # noqa: E402
-from webapp.contacts.importer import insert_rows  # noqa: E402
+from webapp.contacts.import_run import insert_rows  # noqa: E402
 from webapp.db import migrate  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import Contact, ContactListMember, utcnow  # noqa: E402

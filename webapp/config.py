@@ -39,11 +39,12 @@ ENV_NAMES = [
     "TRUSTED_PROXIES", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS", "LOGIN_ACCOUNT_CEILING", "LOGIN_SLOW_SECONDS",
     "OTP_MIN_INTERVAL_SECONDS", "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS",
     "BRAKE_WINDOW", "BRAKE_FAILURE_RATE", "UNKNOWN_ADOPT_HOURS", "CALLBACK_APPLY", "CALLBACK_MAX_BYTES",
+    "IMPORT_MAX_COLUMNS", "PHONE_COUNTRIES",
 ]
 INT_NAMES = {"OCA_MAX_CONCURRENT_CALLS", "UPLOAD_MAX_MB", "IMPORT_MAX_MB", "TRUSTED_PROXIES", "LOGIN_MAX_FAILURES",
              "LOGIN_WINDOW_SECONDS", "LOGIN_ACCOUNT_CEILING", "LOGIN_SLOW_SECONDS", "OTP_MIN_INTERVAL_SECONDS",
              "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS", "BRAKE_WINDOW",
-             "UNKNOWN_ADOPT_HOURS", "CALLBACK_MAX_BYTES"}
+             "UNKNOWN_ADOPT_HOURS", "CALLBACK_MAX_BYTES", "IMPORT_MAX_COLUMNS"}
 FLOAT_NAMES = {"SMS_RATE_PER_SECOND", "BRAKE_FAILURE_RATE"}
 BOOL_NAMES = {"SANDBOX"}
 
@@ -72,6 +73,10 @@ def defaults(instance_path):
         "CALLBACK_MAX_BYTES": 256 * 1024,
         "UPLOAD_MAX_MB": 10,
         "IMPORT_MAX_MB": 20,
+        # A CSV row (the header first) with more columns is refused before it is split into cells.
+        "IMPORT_MAX_COLUMNS": 200,
+        # Countries (ISO codes) whose numbers an import accepts: those the providers can message or call.
+        "PHONE_COUNTRIES": "ID,IN",
         # "default" is argon2id RFC 9106 low-memory; "fast" exists only to keep the test suite quick.
         "PASSWORD_HASH_PROFILE": "default",
         # A console left open for hours must not start failing CSRF checks.

@@ -9,6 +9,11 @@ class PhoneError(ValueError):
 
 
 def to_e164(raw, region=DEFAULT_REGION):
+    return phonenumbers.format_number(parse_valid(raw, region), phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_valid(raw, region=DEFAULT_REGION):
+    """The parsed number, or PhoneError when it is not a valid one."""
     text = (raw or "").strip()
     if not text:
         raise PhoneError("a phone number is required")
@@ -23,7 +28,7 @@ def to_e164(raw, region=DEFAULT_REGION):
         raise PhoneError(f"'{raw}' is not a phone number") from exc
     if not phonenumbers.is_valid_number(number):
         raise PhoneError(f"'{raw}' is not a valid phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return number
 
 
 def display(e164):

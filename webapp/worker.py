@@ -1,4 +1,5 @@
-"""The worker process: dispatcher loop plus the leader-elected scheduler (`flask worker`, or a thread in demo).
+"""The worker process: dispatcher loop, long jobs (imports) in their own thread, and the leader-elected
+scheduler (`flask worker`, or a thread in demo).
 
 It outlives its database: an outage (PostgreSQL restarted, connections terminated) makes the loop wait with
 backoff and try again, logging one line when the outage starts and one when it ends (webapp.outage).
@@ -15,11 +16,13 @@ log = logging.getLogger(__name__)
 
 def run_worker(app, stop_event=None, idle_sleep=0.2):
     """Blocks until stop_event is set. Any number of workers may run; one of them leads the scheduler."""
+    from webapp import long_jobs
     from webapp.dispatch import dispatcher
 
     stop_event = stop_event or threading.Event()
     leader = LeaderScheduler(app)
     backoff = Backoff()
+    jobs_thread = long_jobs.start_in_thread(app, stop_event)
     next_tick = 0.0
     log.info("worker started")
     try:
@@ -46,6 +49,9 @@ def run_worker(app, stop_event=None, idle_sleep=0.2):
             if not worked:
                 stop_event.wait(idle_sleep)
     finally:
+        stop_event.set()
+        # An import cut short here is resumed by a worker once its lease expires.
+        jobs_thread.join(5)
         dispatcher.stop(app)
         try:
             leader.stop()

@@ -1,11 +1,12 @@
 import io
 import time
+from datetime import timedelta
 
 import pytest
 
 from tests.contacts.conftest import csv_bytes
-from webapp.contacts import optouts, service
-from webapp.models import Contact, ContactListMember, ImportJob, OptOut
+from webapp.contacts import import_run, optouts, service
+from webapp.models import Contact, ContactListMember, ImportFile, ImportJob, OptOut, utcnow
 
 
 @pytest.fixture
@@ -193,50 +194,99 @@ def test_do_not_contact_page(auth, people):
     assert OptOut.select().count() == 0
 
 
-def wait_for_import(auth, job_id, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        fragment = html(auth.htmx("GET", f"/contacts/import/{job_id}"))
-        if "hx-trigger" not in fragment:
-            return fragment
-        assert 'hx-trigger="load delay:1s"' in fragment
-        time.sleep(0.05)
-    raise AssertionError("import did not finish")
+def state_fragment(auth, job_id, polling):
+    """The job page's htmx fragment, after the worker's turn (run here in-process)."""
+    import_run.run_pending(auth.client.application)
+    fragment = " ".join(html(auth.htmx("GET", f"/contacts/import/{job_id}")).split())
+    assert ('hx-trigger="load delay:1s"' in fragment) is polling
+    return fragment
 
 
 def test_import_through_the_pages(auth):
     auth.login("supervisor")
-    data = csv_bytes([["Nama", "HP", "Kota"], ["Budi", "081234567890", "Jakarta"], ["Rusak", "999", "x"]])
+    service.create_contact("Budi", "081234567890", None, {"kota": "Jakarta"})
+    data = csv_bytes([["Nama", "HP", "Kota", "Email"], ["Budi B.", "081234567890", "Surabaya", "budi@example.com"],
+                      ["Rusak", "999", "x", ""], ["Ani", "081298765432", "=1+2", "nope@"],
+                      ["Ani lagi", "0812 9876 5432", "", ""]])
     response = auth.post("/contacts/import", data={"file": (io.BytesIO(data), "people.csv")},
                          content_type="multipart/form-data")
     assert response.status_code == 302
     job_url = response.headers["Location"]
     job = ImportJob.get()
     page = html(auth.client.get(job_url))
-    assert "2 rows to import" in page and "Rusak" in page and 'name="key_2" value="kota"' in page
-    response = auth.post(f"/contacts/import/{job.id}/start", data={
-        "target_0": "name", "target_1": "phone", "target_2": "field", "key_2": "kota", "dedupe": "update",
-        "new_list": "Imported"})
-    assert response.status_code == 302
-    done = wait_for_import(auth, job.id)
+    assert "The first 4 rows are shown" in page and "Rusak" in page and 'name="key_2" value="kota"' in page
+    assert 'value="fill" checked' in page
+    response = auth.post(f"/contacts/import/{job.id}/plan", data={
+        "target_0": "name", "target_1": "phone", "target_2": "field", "key_2": "kota", "target_3": "email",
+        "dedupe": "fill", "new_list": "Imported"})
+    assert response.status_code == 302 and ImportJob.get().status == "planning"
+    assert "Checking every row" in html(auth.client.get(job_url))
+    # The web never imports: until the worker's dry run, nothing changes.
+    assert "Checking every row" in html(auth.htmx("GET", f"/contacts/import/{job.id}"))
+    preview = state_fragment(auth, job.id, polling=False)
+    assert "4 rows read: <strong>1 new</strong>" in preview and "<strong>1 updated</strong>" in preview
+    assert "<strong>1 refused</strong>, 1 duplicates within the file" in preview
+    assert "<td>e-mail</td><td>(empty)</td><td>budi@example.com</td>" in preview
+    assert "same phone number as line 4" in preview and "&#39;nope@&#39; is not a valid e-mail" in preview
+    assert Contact.select().count() == 1
+    assert auth.post(f"/contacts/import/{job.id}/confirm").status_code == 302
+    assert "Waiting for a worker" in html(auth.htmx("GET", f"/contacts/import/{job.id}"))
+    done = state_fragment(auth, job.id, polling=False)
     assert "Import finished" in done and "Rows not imported" in done and "&#39;999&#39; is not a valid" in done
-    assert Contact.get().fields == {"kota": "Jakarta"}
+    assert "1 new, 1 updated, 0 unchanged, 1 refused, 1 duplicates within the file, 1 with a warning" in done
+    assert Contact.get(Contact.name == "Ani").fields == {"kota": "=1+2"}
+    assert Contact.get(Contact.name == "Budi").fields == {"kota": "Jakarta"}
     errors = auth.client.get(f"/contacts/import/{job.id}/errors.csv")
     assert errors.mimetype == "text/csv"
-    assert html(errors).splitlines()[1] == "3,phone: '999' is not a valid phone number,Rusak,999,x"
+    assert html(errors).splitlines()[1] == "3,phone: '999' is not a valid phone number,Rusak,999,x,"
     page = html(auth.client.get("/contacts/import"))
     assert "people.csv" in page and "badge-done" in page
 
 
-def test_import_start_with_a_bad_mapping_goes_back_to_the_preview(auth):
+def test_import_with_a_bad_mapping_goes_back_to_the_columns(auth):
     auth.login("supervisor")
     data = csv_bytes([["Nama", "HP"], ["Budi", "081234567890"]])
     auth.post("/contacts/import", data={"file": (io.BytesIO(data), "a.csv")}, content_type="multipart/form-data")
     job = ImportJob.get()
-    response = auth.post(f"/contacts/import/{job.id}/start", data={"target_0": "name", "target_1": "ignore",
-                                                                   "dedupe": "update"})
+    response = auth.post(f"/contacts/import/{job.id}/plan", data={"target_0": "name", "target_1": "ignore",
+                                                                  "dedupe": "fill"})
     assert response.status_code == 302 and ImportJob.get().status == "draft"
     assert "Choose which column holds the phone number" in html(auth.client.get(response.headers["Location"]))
+
+
+def test_cancel_from_the_preview(auth):
+    auth.login("supervisor")
+    data = csv_bytes([["Nama", "HP"], ["Budi", "081234567890"]])
+    auth.post("/contacts/import", data={"file": (io.BytesIO(data), "a.csv")}, content_type="multipart/form-data")
+    job = ImportJob.get()
+    auth.post(f"/contacts/import/{job.id}/plan", data={"target_0": "name", "target_1": "phone", "dedupe": "fill"})
+    import_run.run_pending(auth.client.application)
+    auth.post(f"/contacts/import/{job.id}/cancel")
+    assert ImportJob.get().status == "cancelled" and ImportFile.select().count() == 0
+    assert "Cancelled before anything was imported" in html(auth.client.get(f"/contacts/import/{job.id}"))
+
+
+def test_a_job_no_worker_takes_says_so(auth):
+    auth.login("supervisor")
+    data = csv_bytes([["Nama", "HP"], ["Budi", "081234567890"]])
+    auth.post("/contacts/import", data={"file": (io.BytesIO(data), "a.csv")}, content_type="multipart/form-data")
+    job = ImportJob.get()
+    auth.post(f"/contacts/import/{job.id}/plan", data={"target_0": "name", "target_1": "phone", "dedupe": "fill"})
+    assert "No worker has taken this job yet" not in html(auth.htmx("GET", f"/contacts/import/{job.id}"))
+    ImportJob.update(updated_at=utcnow() - timedelta(minutes=1)).where(ImportJob.id == job.id).execute()
+    assert "No worker has taken this job yet" in html(auth.htmx("GET", f"/contacts/import/{job.id}"))
+
+
+def test_a_million_column_header_answers_a_clear_error_at_once(auth):
+    auth.login("supervisor")
+    data = b",".join(b"c%d" % i for i in range(1_000_000)) + b"\n081234567890\n"
+    body = (b'--XYZ\r\nContent-Disposition: form-data; name="file"; filename="wide.csv"\r\n'
+            b"Content-Type: text/csv\r\n\r\n" + data + b"\r\n--XYZ--\r\n")
+    started = time.monotonic()
+    response = auth.post("/contacts/import", data=body, content_type="multipart/form-data; boundary=XYZ")
+    assert time.monotonic() - started < 3
+    assert response.status_code == 422 and "(about 1,000,000 columns)" in html(response)
+    assert ImportJob.select().count() == 0 and ImportFile.select().count() == 0
 
 
 @pytest.mark.parametrize("data, message", [

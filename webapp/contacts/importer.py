@@ -1,56 +1,46 @@
-"""CSV import: upload and inspect (encoding, delimiter, header, preview), map columns, then import in the
-background in batches, each batch one transaction that also advances the job's progress counters.
+"""CSV import, web side: store and inspect the upload (encoding, delimiter, header, first rows), map its
+columns, and move the job through its states. The worker does the reading of every row (import_run): first a
+dry run whose preview the user confirms, then the import.
 
-A job's whole state is its ImportJob row, so the progress page only polls the database, and a job whose
-thread died (server restart) is recognised by its stale heartbeat and marked failed.
+A job's whole state is its ImportJob row and its file is in import_file, so the pages only poll the database
+and any worker host can run the job. The file is deleted when the import ends, fails or is cancelled.
 """
 import codecs
 import csv
 import io
 import json
-import logging
 import os
-import re
-import threading
-import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
 
+from webapp.contacts.import_plan import DEDUPE_CHOICES, clean_cell
 from webapp.contacts.service import (
     RESERVED_KEYS,
     ContactError,
-    chunks,
-    clean_email,
     create_list,
     field_key,
     list_or_error,
     normalize_key,
 )
 from webapp.extensions import db
-from webapp.models import Contact, ContactEvent, ContactListMember, ImportJob, ImportRowError, OptOut, utcnow
-from webapp.models.contacts import dump_fields, search_text
+from webapp.models import ImportFile, ImportJob, ImportRowError, utcnow
 from webapp.phones import PhoneError, to_e164
 
-log = logging.getLogger(__name__)
-
-DRAFT, QUEUED, RUNNING, DONE, FAILED = "draft", "queued", "running", "done", "failed"
-BATCH_SIZE = 1000
+DRAFT, PLANNING, PLANNED, QUEUED, RUNNING, DONE, FAILED, CANCELLED = (
+    "draft", "planning", "planned", "queued", "running", "done", "failed", "cancelled")
+# States in which a worker has something to do, and those in which the page keeps polling.
+WORK_STATES = (PLANNING, QUEUED, RUNNING)
 PREVIEW_ROWS = 5
-DEDUPE_CHOICES = {"update": "Update the existing contact", "skip": "Keep the existing contact as it is"}
-# A running job's heartbeat moves with every batch (about a second); this long without one means its thread died.
-STALE_AFTER = timedelta(minutes=5)
-# Uploaded files whose columns were never mapped.
+# A queued stage no worker has taken after this long gets a warning on its page.
+UNCLAIMED_WARNING_AFTER = timedelta(seconds=30)
+# Uploads whose import was never started.
 DRAFT_EXPIRES_AFTER = timedelta(days=1)
-
-# Spreadsheets evaluate cells starting with these; imported text never keeps them as a leading character.
-FORMULA_TRIGGERS = ("=", "+", "-", "@")
-# "-5", "+3.5" and "+62 812-3456" are values, not formulas.
-NUMBER_RE = re.compile(r"^[+-]?\d[\d\s().,-]*$")
+FILE_CHUNK_BYTES = 1024 * 1024
+# Room for one cell's characters (and its quotes and delimiter) when bounding a record's length.
+CELL_ALLOWANCE = 1024
 DELIMITERS = ",;\t|"
-# 6.28123E+11: what Excel shows (and saves) for a long phone number in a General-formatted column.
-SCIENTIFIC_RE = re.compile(r"^\d+(\.\d+)?e\+?\d+$", re.IGNORECASE)
 
 # Header words (after field_key normalisation) each column kind is recognised by.
 HEADER_GUESSES = {
@@ -70,10 +60,6 @@ class ImportFileError(ValueError):
     """The file cannot be imported at all; the message says why and what to do."""
 
 
-class RowError(ValueError):
-    pass
-
-
 @dataclass
 class Preview:
     encoding: str
@@ -82,38 +68,46 @@ class Preview:
     has_header: bool
     headers: list
     rows: list
-    total_rows: int
+
+
+def max_columns():
+    return int(current_app.config["IMPORT_MAX_COLUMNS"])
+
+
+def phone_countries():
+    return tuple(c.strip().upper() for c in current_app.config["PHONE_COUNTRIES"].split(",") if c.strip())
 
 
 # --- reading files -----------------------------------------------------------------------------------------
 
-def uploads_dir():
-    path = current_app.config.get("INSTANCE_UPLOADS") or os.path.join(current_app.instance_path, "uploads")
-    os.makedirs(path, exist_ok=True)
-    return path
-
-
-def upload_path(job):
-    return os.path.join(uploads_dir(), job.stored_name)
-
-
-def save_upload(stream, limit_mb):
-    """Copy the upload to the uploads folder, refusing it past ``limit_mb``; returns the stored file name."""
+def read_upload(stream, limit_mb):
+    """The upload's bytes, refusing it past ``limit_mb`` without reading further."""
     limit = limit_mb * 1024 * 1024
-    name = f"import-{uuid.uuid4().hex}.csv"
-    path = os.path.join(uploads_dir(), name)
-    size = 0
-    with open(path, "wb") as out:
-        while chunk := stream.read(1024 * 1024):
-            size += len(chunk)
-            if size > limit:
-                break
-            out.write(chunk)
-    if size > limit:
-        os.remove(path)
-        raise ImportFileError(f"The file is larger than {limit_mb} MB, the most one import accepts. "
-                              "Split it into smaller files and import them one after the other.")
-    return name
+    data = bytearray()
+    while chunk := stream.read(FILE_CHUNK_BYTES):
+        data += chunk
+        if len(data) > limit:
+            raise ImportFileError(f"The file is larger than {limit_mb} MB, the most one import accepts. "
+                                  "Split it into smaller files and import them one after the other.")
+    return bytes(data)
+
+
+def store_file(job_id, data):
+    for seq, start in enumerate(range(0, len(data), FILE_CHUNK_BYTES)):
+        ImportFile.create(job=job_id, seq=seq, data=data[start:start + FILE_CHUNK_BYTES])
+
+
+def load_file(job):
+    chunks = ImportFile.select(ImportFile.data).where(ImportFile.job == job.id).order_by(ImportFile.seq)
+    data = b"".join(bytes(chunk.data) for chunk in chunks)
+    if len(data) != job.file_size or not data:
+        raise ImportFileError("The uploaded file is no longer available; upload it again.")
+    return data
+
+
+def delete_file(job_id):
+    ImportFile.delete().where(ImportFile.job == job_id).execute()
+    ImportJob.update(file_size=0).where(ImportJob.id == job_id).execute()
 
 
 def decode(data):
@@ -158,17 +152,56 @@ def sniff_delimiter(text):
     return best
 
 
-def records(text, delimiter):
+class _BoundedLines:
+    """Feeds csv.reader line by line and refuses a record longer than ``columns`` cells could make, before the
+    reader splits it: a 1,000,000-column header is refused in milliseconds instead of becoming a million
+    strings."""
+
+    def __init__(self, text, delimiter, columns):
+        self.lines = io.StringIO(text, newline="")
+        self.delimiter = delimiter
+        self.columns = columns
+        self.limit = columns * CELL_ALLOWANCE
+        self.pending = 0
+        self.line = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        text = next(self.lines)
+        self.line += 1
+        self.pending += len(text)
+        if self.pending > self.limit:
+            cells = text.count(self.delimiter) + 1
+            raise ImportFileError(
+                f"Line {self.line} is {self.pending:,} characters long (about {cells:,} columns): more than a row of "
+                f"{self.columns} columns, the most an import takes, can be. Remove the extra columns and upload "
+                "the file again.")
+        return text
+
+
+def records(text, delimiter, columns):
     """(line number where the record starts, cells) for every non-blank record."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    lines = _BoundedLines(text, delimiter, columns)
+    reader = csv.reader(lines, delimiter=delimiter)
     line = 1
     try:
         for cells in reader:
+            lines.pending = 0
             if any(cell.strip() for cell in cells):
                 yield line, cells
             line = reader.line_num + 1
     except csv.Error as exc:
         raise ImportFileError(f"Line {line} cannot be read as CSV ({exc}). Fix it and upload the file again.") from exc
+
+
+def file_records(job):
+    """The job's data records (header skipped), read from its stored file."""
+    rows = records(load_file(job).decode(job.encoding), job.delimiter, max_columns())
+    if job.has_header:
+        next(rows, None)
+    return rows
 
 
 def looks_like_phone(value):
@@ -179,35 +212,36 @@ def looks_like_phone(value):
     return True
 
 
-def inspect(path):
-    """Read the stored file once: encoding, delimiter, header, the first rows and the row count."""
-    with open(path, "rb") as fh:
-        data = fh.read()
+def inspect(data):
+    """The upload's encoding, delimiter, header and first rows, read from its start only."""
     if not data.strip():
         raise ImportFileError("The file is empty.")
     text, encoding, note = decode(data)
     delimiter = sniff_delimiter(text)
-    rows = records(text, delimiter)
+    columns = max_columns()
+    rows = records(text, delimiter, columns)
     first = next(rows, None)
     if first is None:
         raise ImportFileError("The file is empty.")
+    if len(first[1]) > columns:
+        raise ImportFileError(f"The first row has {len(first[1]):,} columns; an import takes at most {columns}. "
+                              "Remove the extra columns and upload the file again.")
     # A first row holding a phone number is data: the file has no header row.
     has_header = not any(looks_like_phone(cell) for cell in first[1])
     preview = [] if has_header else [first[1]]
-    total = 0 if has_header else 1
     for _line, cells in rows:
-        total += 1
-        if len(preview) < PREVIEW_ROWS:
-            preview.append(cells)
-    if total == 0:
+        preview.append(cells)
+        if len(preview) >= PREVIEW_ROWS:
+            break
+    if not preview:
         raise ImportFileError("The file has a header row but no data rows.")
-    width = max(len(r) for r in [first[1], *preview])
+    width = min(max(len(r) for r in [first[1], *preview]), columns)
     if has_header:
         headers = [cell.strip() or f"Column {i + 1}" for i, cell in enumerate(first[1])]
         headers += [f"Column {i + 1}" for i in range(len(headers), width)]
     else:
         headers = [f"Column {i + 1}" for i in range(width)]
-    result = Preview(encoding, note, delimiter, has_header, headers, [pad(r, width) for r in preview], total)
+    result = Preview(encoding, note, delimiter, has_header, headers, [pad(r, width) for r in preview])
     if "phone" not in guess_mapping(result.headers, result.rows):
         raise ImportFileError("No column holds phone numbers: no header is called phone (or hp, mobile, "
                               "telepon...) and none of the first rows contains a valid phone number.")
@@ -274,29 +308,39 @@ def validate_mapping(headers, targets, keys):
 # --- jobs --------------------------------------------------------------------------------------------------
 
 def create_job(stream, filename, user_id=None):
-    """Store and inspect an upload; a draft job awaiting its column mapping, or ImportFileError."""
-    stored = save_upload(stream, int(current_app.config["IMPORT_MAX_MB"]))
-    path = os.path.join(uploads_dir(), stored)
-    try:
-        preview = inspect(path)
-    except ImportFileError:
-        os.remove(path)
-        raise
-    return ImportJob.create(
-        user_id=user_id, filename=os.path.basename(filename or "upload.csv")[:255], stored_name=stored,
-        encoding=preview.encoding, delimiter=preview.delimiter, has_header=preview.has_header,
-        headers=json.dumps(preview.headers), mapping=json.dumps(guess_mapping(preview.headers, preview.rows)),
-        note=preview.note, total_rows=preview.total_rows,
-    )
+    """Store and inspect an upload; a draft job awaiting its column mapping, or ImportFileError (nothing kept)."""
+    data = read_upload(stream, int(current_app.config["IMPORT_MAX_MB"]))
+    preview = inspect(data)
+    with db.atomic():
+        job = ImportJob.create(
+            user_id=user_id, filename=os.path.basename(filename or "upload.csv")[:255], file_size=len(data),
+            encoding=preview.encoding, delimiter=preview.delimiter, has_header=preview.has_header,
+            headers=json.dumps(preview.headers), sample=json.dumps(preview.rows, ensure_ascii=False),
+            mapping=json.dumps(guess_mapping(preview.headers, preview.rows)), note=preview.note,
+        )
+        store_file(job.id, data)
+    return job
 
 
-def preview(job):
-    return inspect(upload_path(job))
+def waiting_for_a_worker(job, now=None):
+    """Queued for a while and no worker took it: most likely no `flask worker` is running."""
+    now = now or utcnow()
+    return (job.status in (PLANNING, QUEUED) and not job.lease_holder
+            and job.updated_at < now - UNCLAIMED_WARNING_AFTER)
+
+
+def _move(job, from_states, **changes):
+    """Change a job's state only from ``from_states`` (a worker may be moving it at the same moment)."""
+    changes.setdefault("updated_at", utcnow())
+    moved = ImportJob.update(**changes).where((ImportJob.id == job.id) & ImportJob.status.in_(from_states)).execute()
+    if not moved:
+        raise ContactError("This import has moved on in the meantime; the page shows where it is now.")
+    return ImportJob.get_by_id(job.id)
 
 
 def configure(job, mapping, dedupe, list_id=None, new_list=""):
-    """Fix the job's mapping, list and dedupe choice, and queue it."""
-    if job.status != DRAFT:
+    """Fix the job's mapping, list and duplicate option, and queue its dry run."""
+    if job.status not in (DRAFT, PLANNED):
         raise ContactError("This import has already been started.")
     if dedupe not in DEDUPE_CHOICES:
         raise ContactError("Choose what to do with phone numbers that already exist.")
@@ -306,253 +350,41 @@ def configure(job, mapping, dedupe, list_id=None, new_list=""):
         contact_list = list_or_error(list_id)
     else:
         contact_list = None
-    job.mapping = json.dumps(mapping)
-    job.dedupe = dedupe
-    job.list_id = contact_list.id if contact_list else None
-    job.status = QUEUED
-    job.updated_at = utcnow()
-    job.save()
+    return _move(job, (DRAFT, PLANNED), mapping=json.dumps(mapping), dedupe=dedupe, status=PLANNING, plan="{}",
+                 list_id=contact_list.id if contact_list else None, attempts=0, message="")
+
+
+def confirm(job):
+    """The user saw the dry run: queue the import itself."""
+    return _move(job, (PLANNED,), status=QUEUED, attempts=0)
+
+
+def cancel(job):
+    job = _move(job, (DRAFT, PLANNED), status=CANCELLED, finished_at=utcnow(),
+                message="Cancelled before anything was imported.")
+    delete_file(job.id)
     return job
 
 
-def start_in_background(app, job_id):
-    thread = threading.Thread(target=_run_in_thread, args=(app, job_id), name=f"import-{job_id}", daemon=True)
-    thread.start()
-    return thread
-
-
-def _run_in_thread(app, job_id):
-    try:
-        with app.app_context(), db.connection_context():
-            run_import(job_id)
-    except Exception:
-        log.exception("import %s crashed", job_id)
-
-
-def run_import(job_id):
-    """Import a queued job to the end (runs in the job's thread; tests and the benchmark call it directly)."""
+def finish(job_id, status, message="", **changes):
+    """The end of a job, successful or not: its file is deleted with it."""
     now = utcnow()
-    claimed = (
-        ImportJob.update(status=RUNNING, started_at=now, updated_at=now)
-        .where((ImportJob.id == job_id) & (ImportJob.status == QUEUED))
-        .execute()
-    )
-    if not claimed:
-        return None
-    job = ImportJob.get_by_id(job_id)
-    path = upload_path(job)
-    try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode(job.encoding)
-        rows = records(text, job.delimiter)
-        if job.has_header:
-            next(rows, None)
-        _Batcher(job).run(rows)
-        ImportJob.update(status=DONE, finished_at=utcnow(), updated_at=utcnow()).where(ImportJob.id == job.id).execute()
-    except Exception as exc:
-        log.exception("import %s failed", job.id)
-        message = str(exc) if isinstance(exc, ImportFileError) else (
-            "The import stopped unexpectedly; rows already imported are kept. The error has been logged.")
-        ImportJob.update(status=FAILED, message=message, finished_at=utcnow(), updated_at=utcnow()).where(
-            ImportJob.id == job.id
-        ).execute()
-    finally:
-        if os.path.exists(path):
-            os.remove(path)
-    return ImportJob.get_by_id(job_id)
+    with db.atomic():
+        ImportJob.update(status=status, message=message, finished_at=now, updated_at=now, lease_holder="",
+                         lease_expires_at=None, **changes).where(ImportJob.id == job_id).execute()
+        delete_file(job_id)
 
 
-def fail_stale_jobs(now=None):
-    """Jobs whose thread died with its process, and uploads never mapped: mark them failed, drop their files."""
+def expire_abandoned(now=None):
+    """Uploads whose import was never started: cancel them and drop their files."""
     now = now or utcnow()
-    stale = ImportJob.select().where(
-        ((ImportJob.status.in_([QUEUED, RUNNING])) & (ImportJob.updated_at < now - STALE_AFTER))
-        | ((ImportJob.status == DRAFT) & (ImportJob.created_at < now - DRAFT_EXPIRES_AFTER))
-    )
-    for job in stale:
-        job.message = ("The upload expired before the import was started." if job.status == DRAFT else
-                       "The import was interrupted (the server restarted). Rows already imported are kept; "
-                       "import the file again to finish it.")
-        job.status, job.finished_at, job.updated_at = FAILED, now, now
-        job.save()
-        if os.path.exists(upload_path(job)):
-            os.remove(upload_path(job))
+    stale = ImportJob.select(ImportJob.id).where(
+        ImportJob.status.in_([DRAFT, PLANNED]) & (ImportJob.created_at < now - DRAFT_EXPIRES_AFTER))
+    for (job_id,) in stale.tuples():
+        finish(job_id, CANCELLED, "The upload expired before the import was started.")
 
 
-# --- rows --------------------------------------------------------------------------------------------------
-
-def clean_cell(value):
-    """Text as stored: trimmed, our export's quote prefix removed, and formula triggers stripped."""
-    value = (value or "").strip()
-    if value[:1] == "'" and value[1:2] in FORMULA_TRIGGERS:
-        value = value[1:]
-    while value[:1] in FORMULA_TRIGGERS and value and not NUMBER_RE.match(value):
-        value = value[1:].lstrip()
-    return value
-
-
-class _Batcher:
-    """Turns records into contacts, BATCH_SIZE rows per transaction."""
-
-    def __init__(self, job):
-        self.job = job
-        self.mapping = job.mapping_list
-        self.update_existing = job.dedupe == "update"
-        # Dedupe against a snapshot of every existing phone instead of a query per row.
-        self.ids = dict(Contact.select(Contact.phone, Contact.id).tuples())
-        self.blocked = {phone: (at, reason) for phone, at, reason in
-                        OptOut.select(OptOut.phone, OptOut.created_at, OptOut.reason).tuples()}
-        self.counts = {"processed_rows": 0, "created_count": 0, "updated_count": 0, "skipped_count": 0,
-                       "error_count": 0}
-        self.columns = [(i, target) for i, target in enumerate(self.mapping) if target != "ignore"]
-
-    def run(self, rows):
-        batch = []
-        for item in rows:
-            batch.append(item)
-            if len(batch) >= BATCH_SIZE:
-                self.flush(batch)
-                batch = []
-        self.flush(batch)
-
-    def parse(self, cells):
-        name, email, phone, fields = "", None, None, {}
-        for index, target in self.columns:
-            raw = cells[index] if index < len(cells) else ""
-            if target == "phone":
-                phone = parse_phone(raw)
-                continue
-            value = clean_cell(raw)
-            if target == "name":
-                name = value[:200]
-            elif target == "email":
-                try:
-                    email = clean_email(value)
-                except ContactError as exc:
-                    raise RowError(str(exc)) from exc
-            elif value:
-                fields[target[6:]] = value[:500]
-        return phone, {"name": name, "email": email, "fields": fields}
-
-    def flush(self, batch):
-        if not batch:
-            return
-        new, updates, members, errors = {}, {}, set(), []
-        # Rows folded into an earlier row of the same batch count as updates, so the counters add up to the rows.
-        skipped = merged = 0
-        for line, cells in batch:
-            try:
-                phone, record = self.parse(cells)
-            except RowError as exc:
-                errors.append((self.job.id, line, str(exc), json.dumps(cells, ensure_ascii=False)))
-                continue
-            members.add(phone)
-            pending = new if phone in new else updates if phone in updates else None
-            if pending is None and phone not in self.ids:
-                new[phone] = record
-            elif not self.update_existing:
-                skipped += 1
-            elif pending is not None:
-                pending[phone] = merge(pending[phone], record)
-                merged += 1
-            else:
-                updates[phone] = record
-        now = utcnow()
-        with db.atomic():
-            created = self.insert_new(new, now)
-            skipped += len(new) - len(created)
-            updated = self.apply_updates(updates, now)
-            if self.job.list_id:
-                insert_rows(ContactListMember, [(self.ids[p], self.job.list_id, now) for p in members if p in self.ids],
-                            "ON CONFLICT DO NOTHING")
-            detail = str(self.job.id)
-            insert_rows(ContactEvent, [(cid, "imported", detail, now) for cid in created]
-                        + [(cid, "import_updated", detail, now) for cid in updated])
-            insert_rows(ImportRowError, errors)
-            self.counts["processed_rows"] += len(batch)
-            self.counts["created_count"] += len(created)
-            self.counts["updated_count"] += len(updated) + merged
-            self.counts["skipped_count"] += skipped
-            self.counts["error_count"] += len(errors)
-            ImportJob.update(updated_at=now, **self.counts).where(ImportJob.id == self.job.id).execute()
-
-    def row(self, phone, record, now):
-        opted_out, opted_out_at, reason = False, None, ""
-        if phone in self.blocked:
-            # Re-imported numbers on the do-not-contact list come back opted out.
-            opted_out, (opted_out_at, reason) = True, self.blocked[phone]
-        return (record["name"], phone, record["email"], dump_fields(record["fields"]),
-                search_text(record["name"], phone, record["email"], record["fields"]),
-                opted_out, opted_out_at, reason, now, now)
-
-    def insert_new(self, new, now):
-        rows = [self.row(phone, record, now) for phone, record in new.items()]
-        created = []
-        for contact_id, phone in insert_rows(Contact, rows, "ON CONFLICT DO NOTHING RETURNING id, phone"):
-            self.ids[phone] = contact_id
-            created.append(contact_id)
-        return created
-
-    def apply_updates(self, updates, now):
-        rows, updated = [], []
-        for chunk in chunks(list(updates)):
-            current = Contact.select(Contact.id, Contact.phone, Contact.name, Contact.email, Contact.custom_fields)
-            for contact in current.where(Contact.phone.in_(chunk)):
-                record = merge({"name": contact.name, "email": contact.email, "fields": contact.fields},
-                               updates[contact.phone])
-                rows.append(self.row(contact.phone, record, now))
-                updated.append(contact.id)
-        # Every row hits the phone conflict and takes the merged values: one statement per chunk.
-        insert_rows(Contact, rows, UPSERT_CONTACT)
-        return updated
-
-
-# Column order of the tuples insert_rows receives, per table.
-INSERT_COLUMNS = {
-    Contact: ("name", "phone", "email", "custom_fields", "search", "opted_out", "opted_out_at", "opted_out_reason",
-              "created_at", "updated_at"),
-    ContactListMember: ("contact_id", "list_id", "added_at"),
-    ContactEvent: ("contact_id", "kind", "detail", "created_at"),
-    ImportRowError: ("job_id", "line", "reason", "data"),
-}
-
-UPSERT_CONTACT = ("ON CONFLICT (phone) DO UPDATE SET name = excluded.name, email = excluded.email, "
-                  "custom_fields = excluded.custom_fields, search = excluded.search, updated_at = excluded.updated_at")
-
-
-def insert_rows(model, rows, suffix=""):
-    """Multi-row INSERTs written out by hand, returning any RETURNING rows. For thousands of rows peewee's
-    per-value query building costs several times what the database spends storing them."""
-    columns = INSERT_COLUMNS[model]
-    placeholders = "(" + ", ".join([db.param] * len(columns)) + ")"
-    head = f'INSERT INTO "{model._meta.table_name}" ({", ".join(columns)}) VALUES '
-    returned = []
-    for chunk in chunks(rows):
-        sql = head + ", ".join([placeholders] * len(chunk)) + " " + suffix
-        cursor = db.execute_sql(sql, [value for row in chunk for value in row])
-        if "RETURNING" in suffix:
-            returned.extend(cursor.fetchall())
-    return returned
-
-
-def merge(old, new):
-    """A later row for the same phone: its non-empty values win, fields are combined."""
-    return {"name": new["name"] or old["name"], "email": new["email"] or old["email"],
-            "fields": {**old["fields"], **new["fields"]}}
-
-
-def parse_phone(raw):
-    cell = raw.strip().removeprefix("'")
-    if not cell:
-        raise RowError("no phone number")
-    if SCIENTIFIC_RE.match(cell):
-        raise RowError(f"phone: '{cell}' was turned into a number by a spreadsheet and lost its digits; "
-                       "format the column as text and export the file again")
-    try:
-        return to_e164(cell)
-    except PhoneError as exc:
-        raise RowError(f"phone: {exc}") from exc
-
-
-def error_rows(job):
-    return ImportRowError.select().where(ImportRowError.job == job.id).order_by(ImportRowError.line)
+def error_rows(job, kinds=("refused", "duplicate")):
+    return (ImportRowError.select()
+            .where((ImportRowError.job == job.id) & ImportRowError.kind.in_(kinds))
+            .order_by(ImportRowError.line))

@@ -5,6 +5,7 @@ from flask_login import current_user
 from webapp.auth.decorators import role_required
 from webapp.auth.service import audit
 from webapp.contacts import bp, exporter, importer, optouts, service, timeline
+from webapp.contacts.import_plan import DEDUPE_CHOICES
 from webapp.contacts.importer import ImportFileError
 from webapp.contacts.service import ContactError, Filters
 from webapp.csv_export import csv_download, text_download
@@ -319,7 +320,7 @@ def _recent_jobs():
 @bp.route("/import", methods=["GET", "POST"])
 @role_required("supervisor")
 def import_upload():
-    importer.fail_stale_jobs()
+    importer.expire_abandoned()
     error = None
     if request.method == "POST":
         upload = request.files.get("file")
@@ -333,33 +334,33 @@ def import_upload():
             else:
                 return redirect(url_for("contacts.import_job", job_id=job.id))
     return render_template("contacts/import.html", jobs=_recent_jobs(), error=error,
-                           max_mb=current_app.config["IMPORT_MAX_MB"]), (422 if error else 200)
+                           max_mb=current_app.config["IMPORT_MAX_MB"],
+                           max_columns=current_app.config["IMPORT_MAX_COLUMNS"]), (422 if error else 200)
+
+
+def _job_context(job):
+    return {"job": job, "errors": _first_rows(job, ("refused", "duplicate")),
+            "warnings": _first_rows(job, ("warning",)), "lists": service.all_lists(),
+            "dedupe_choices": DEDUPE_CHOICES, "working": job.status in importer.WORK_STATES,
+            "unclaimed": importer.waiting_for_a_worker(job)}
+
+
+def _first_rows(job, kinds):
+    return list(importer.error_rows(job, kinds).limit(20)) if job.processed_rows else []
 
 
 @bp.route("/import/<int:job_id>")
 @role_required("supervisor")
 def import_job(job_id):
-    job = _get_or_404(ImportJob, job_id)
+    context = _job_context(_get_or_404(ImportJob, job_id))
     if _fragment():
-        return render_template("contacts/_import_progress.html", job=job, errors=_first_errors(job))
-    preview = None
-    if job.status == importer.DRAFT:
-        try:
-            preview = importer.preview(job)
-        except (ImportFileError, OSError):
-            job.status, job.message = importer.FAILED, "The uploaded file is no longer available; upload it again."
-            job.save()
-    return render_template("contacts/import_job.html", job=job, preview=preview, lists=service.all_lists(),
-                           dedupe_choices=importer.DEDUPE_CHOICES, errors=_first_errors(job))
+        return render_template("contacts/_import_state.html", **context)
+    return render_template("contacts/import_job.html", **context)
 
 
-def _first_errors(job):
-    return list(importer.error_rows(job).limit(20)) if job.error_count else []
-
-
-@bp.route("/import/<int:job_id>/start", methods=["POST"])
+@bp.route("/import/<int:job_id>/plan", methods=["POST"])
 @role_required("supervisor")
-def import_start(job_id):
+def import_plan(job_id):
     job = _get_or_404(ImportJob, job_id)
     form = request.form
     headers = job.header_list
@@ -371,9 +372,33 @@ def import_start(job_id):
         importer.configure(job, mapping, form.get("dedupe", ""), form.get("list"), form.get("new_list"))
     except ContactError as exc:
         flash(str(exc), "error")
-        return redirect(url_for("contacts.import_job", job_id=job.id))
-    _audit("contacts.import", job.filename, f"job {job.id}")
-    importer.start_in_background(current_app._get_current_object(), job.id)
+    return redirect(url_for("contacts.import_job", job_id=job.id))
+
+
+@bp.route("/import/<int:job_id>/confirm", methods=["POST"])
+@role_required("supervisor")
+def import_confirm(job_id):
+    job = _get_or_404(ImportJob, job_id)
+    try:
+        job = importer.confirm(job)
+    except ContactError as exc:
+        flash(str(exc), "error")
+    else:
+        _audit("contacts.import", job.filename, f"job {job.id}")
+    if _fragment():
+        # The preview is replaced by the progress, which polls from here on: no page load.
+        return render_template("contacts/_import_state.html", **_job_context(job))
+    return redirect(url_for("contacts.import_job", job_id=job.id))
+
+
+@bp.route("/import/<int:job_id>/cancel", methods=["POST"])
+@role_required("supervisor")
+def import_cancel(job_id):
+    job = _get_or_404(ImportJob, job_id)
+    try:
+        importer.cancel(job)
+    except ContactError as exc:
+        flash(str(exc), "error")
     return redirect(url_for("contacts.import_job", job_id=job.id))
 
 

@@ -7,6 +7,7 @@ from webapp.models.contacts import (
     ContactEvent,
     ContactList,
     ContactListMember,
+    ImportFile,
     ImportJob,
     ImportRowError,
     OptOut,
@@ -18,7 +19,7 @@ from webapp.models.system import AccountLimit, AuditLog, CallbackEvent, ChannelL
 from webapp.models.users import ROLES, LoginAttempt, User
 
 ALL_MODELS = [User, LoginAttempt, ChannelLog, CallbackEvent, AuditLog, SchedulerLease, Send,
-              ContactList, Contact, ContactListMember, ContactEvent, OptOut, ImportJob, ImportRowError,
+              ContactList, Contact, ContactListMember, ContactEvent, OptOut, ImportJob, ImportFile, ImportRowError,
               Campaign, ProviderStatus, InboxMessage, Call, CallEvent,
               OtpRequest, OtpAttempt, AudioFile, OcaIvr, OcaNumber, SenderId, AccountLimit]
 
@@ -37,6 +38,7 @@ __all__ = [
     "ContactEvent",
     "ContactList",
     "ContactListMember",
+    "ImportFile",
     "ImportJob",
     "ImportRowError",
     "InboxMessage",

@@ -1,6 +1,6 @@
 import json
 
-from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import BlobField, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from webapp import phones
 from webapp.models.base import BaseModel, utcnow
@@ -8,6 +8,14 @@ from webapp.models.base import BaseModel, utcnow
 
 def dump_fields(fields):
     return json.dumps(fields or {}, ensure_ascii=False, sort_keys=True)
+
+
+def load_fields(text):
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def search_text(name, phone, email, fields):
@@ -44,11 +52,7 @@ class Contact(BaseModel):
 
     @property
     def fields(self):
-        try:
-            value = json.loads(self.custom_fields or "{}")
-        except ValueError:
-            return {}
-        return value if isinstance(value, dict) else {}
+        return load_fields(self.custom_fields)
 
     @fields.setter
     def fields(self, value):
@@ -97,36 +101,46 @@ class OptOut(BaseModel):
 
 
 class ImportJob(BaseModel):
-    """One CSV upload and its import.
+    """One CSV upload and its import, run by the worker (webapp.contacts.import_run).
 
-    status: draft (uploaded, columns not mapped yet) > queued > running > done | failed
+    status: draft (uploaded, columns not mapped) > planning (dry run queued) > planned (preview shown)
+    > queued > running > done | failed; a draft or planned job can also be cancelled.
     """
 
     user_id = IntegerField(null=True)
     filename = CharField(max_length=255)
-    # File name inside the uploads folder; removed once the import has run.
-    stored_name = CharField(max_length=255)
+    # Bytes of the upload, kept in import_file until the import ends; 0 once they are deleted.
+    file_size = IntegerField(default=0)
     encoding = CharField(max_length=32)
     delimiter = CharField(max_length=4)
     has_header = BooleanField(default=True)
     headers = TextField(default="[]")
+    # The first rows as read, for the column mapping form (so that page never reads the file).
+    sample = TextField(default="[]")
     mapping = TextField(default="[]")
     list_id = IntegerField(null=True)
-    # update | skip: what a row whose phone already exists does to that contact.
-    dedupe = CharField(max_length=16, default="update")
+    # fill | overwrite | skip: what a row whose phone already exists does to that contact.
+    dedupe = CharField(max_length=16, default="fill")
     status = CharField(max_length=16, default="draft", index=True)
     note = TextField(default="")
     message = TextField(default="")
+    # The dry run's counts and example rows (JSON), shown before anything is written.
+    plan = TextField(default="{}")
     total_rows = IntegerField(default=0)
     processed_rows = IntegerField(default=0)
     created_count = IntegerField(default=0)
     updated_count = IntegerField(default=0)
     skipped_count = IntegerField(default=0)
     error_count = IntegerField(default=0)
+    duplicate_count = IntegerField(default=0)
+    warning_count = IntegerField(default=0)
+    # The worker running a stage holds the lease and renews it with every batch (webapp.long_jobs).
+    lease_holder = CharField(max_length=64, default="")
+    lease_expires_at = DateTimeField(null=True)
+    attempts = IntegerField(default=0)
     created_at = DateTimeField(default=utcnow, index=True)
     started_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
-    # Heartbeat: bumped with every batch so a job whose thread died can be told from a slow one.
     updated_at = DateTimeField(default=utcnow)
 
     @property
@@ -134,17 +148,38 @@ class ImportJob(BaseModel):
         return json.loads(self.headers or "[]")
 
     @property
+    def sample_rows(self):
+        return json.loads(self.sample or "[]")
+
+    @property
     def mapping_list(self):
         return json.loads(self.mapping or "[]")
+
+    @property
+    def plan_summary(self):
+        return json.loads(self.plan or "{}")
 
     @property
     def percent(self):
         return int(self.processed_rows * 100 / self.total_rows) if self.total_rows else 0
 
 
+class ImportFile(BaseModel):
+    """The uploaded file in chunks, so a worker on any host can read it; deleted when the import ends."""
+
+    job = ForeignKeyField(ImportJob, on_delete="CASCADE", backref="file_chunks")
+    seq = IntegerField()
+    data = BlobField()
+
+    class Meta:
+        indexes = ((("job", "seq"), True),)
+
+
 class ImportRowError(BaseModel):
     job = ForeignKeyField(ImportJob, on_delete="CASCADE", backref="row_errors")
     line = IntegerField()
+    # refused | duplicate (the row was not imported) | warning (imported, one value left blank)
+    kind = CharField(max_length=16, default="refused")
     reason = TextField()
     # The row's cells as read (JSON list), so the error file can be fixed and imported again.
     data = TextField(default="[]")
