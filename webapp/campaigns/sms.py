@@ -38,8 +38,22 @@ def build_payload(campaign, contact):
     return {"text": text, "sender_id": campaign.sender_id}, message.segments(text)
 
 
+def cost(provider, segments):
+    return segments * price_per_segment(provider)
+
+
 def estimate(campaign, segments):
-    return segments * price_per_segment(campaign.provider)
+    return cost(campaign.provider, segments)
+
+
+def audience_segments(template, contacts, total):
+    """SMS parts for a whole audience (contacts: its query, total: its size), each recipient's own text counted
+    (a long name can add a part) as the launch counts them while building every payload; so the preview's cost
+    is the one the campaign keeps."""
+    if not message.variables_in(template):
+        return total * message.segments(template)
+    return sum(message.segments(message.render(template, contact.template_variables()))
+               for contact in contacts.iterator())
 
 
 register_kind("sms", KindSpec(send_kinds=SEND_KINDS, build_payload=build_payload, estimate=estimate))
