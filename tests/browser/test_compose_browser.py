@@ -73,3 +73,35 @@ def test_an_invalid_test_number_shows_why_under_the_test_field(page, users):
     page.click("button:has-text('Send a test')")
     page.locator("#test-send-result [role=alert]").filter(has_text="Test number: '12' is not").wait_for()
     assert "Preview" in page.locator("#preview").inner_text()
+
+
+def test_compose_test_launch_and_watch_a_blast_finish_without_a_reload(page, app, users, sandbox, worker):
+    from tests.campaigns.helpers import make_list
+
+    with app.app_context():
+        make_list("Pelanggan Bandung", ["+6281234560000", "+6281234561000", "+6281234562000"])
+    sign_in(page, "supervisor@example.com", PASSWORD)
+    page.goto("/campaigns/new")
+    preview = page.locator("#preview")
+    page.check("text=Pelanggan Bandung")
+    page.fill("textarea[name=message]", "Halo {{name}}, diskon 20% di {{city}}!")
+    preview.get_by_text("Halo Person 0, diskon 20% di Bandung!").wait_for()
+    assert "3 recipients" in _words(preview) and "Estimated cost: 1,050 IDR" in _words(preview)
+    page.fill("input[name=name]", "Promo Desember")
+
+    page.fill("input[name=test_number]", "+6281234569000")
+    page.click("button:has-text('Send a test')")
+    page.locator("#test-send-result .badge-delivered").wait_for(timeout=15000)
+
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+    page.click("button:has-text('Launch')")
+    page.wait_for_url("**/campaigns/*")
+    assert asked == ["Launch this campaign to 3 recipients, estimated cost 1,050 IDR?"]
+    page.get_by_text("Campaign launched: 3 recipients.").wait_for()
+    # From here the page only refreshes its own parts: any navigation would drop this marker.
+    page.evaluate("window.notReloaded = true")
+    progress = page.locator("#campaign-progress")
+    progress.locator("[data-state=delivered]").filter(has_text="3").wait_for(timeout=20000)
+    progress.get_by_text("100%").wait_for()
+    assert page.evaluate("window.notReloaded") is True
