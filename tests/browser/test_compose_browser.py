@@ -29,7 +29,7 @@ def test_sms_preview_follows_each_change_before_the_form_is_complete(page, app, 
     assert "Estimated cost: 2,100 IDR" in _words(preview)
 
 
-def test_ivr_preview_shows_the_audience_before_the_name_is_given(page, app, users, sandbox):
+def test_ivr_preview_shows_the_audience_before_the_name_is_given_and_launch_asks_for_it(page, app, users, sandbox):
     from tests.campaigns.helpers import make_list
 
     with app.app_context():
@@ -40,6 +40,10 @@ def test_ivr_preview_shows_the_audience_before_the_name_is_given(page, app, user
     preview.get_by_text("0 recipients").wait_for()
     page.check("text=Pelanggan Survey")
     preview.filter(has_text="2 recipients").wait_for()
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.click("button:has-text('Launch')")
+    assert asked == ["Launch this campaign to call 2 recipients?"]
 
 
 def test_test_send_line_moves_to_delivered_and_the_preview_keeps_working(page, app, users, sandbox, worker):
