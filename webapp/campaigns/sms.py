@@ -13,7 +13,8 @@ from webapp.dispatch import states
 from webapp.dispatch.registry import Outcome, Sender, SkipSend, register_sender
 from webapp.dispatch.updates import apply_update
 from webapp.extensions import db
-from webapp.models import Campaign, InboxMessage, ProviderStatus, Send, utcnow
+from webapp.models import Campaign, Contact, InboxMessage, ProviderStatus, Send, utcnow
+from webapp.models.contacts import template_variables
 from webapp.phones import PhoneError, to_e164
 from webapp.providers import shared_client
 from webapp.providers.base import ProviderError, serving
@@ -52,8 +53,18 @@ def audience_segments(template, contacts, total):
     is the one the campaign keeps."""
     if not message.variables_in(template):
         return total * message.segments(template)
-    return sum(message.segments(message.render(template, contact.template_variables()))
-               for contact in contacts.iterator())
+    # Bare columns rather than whole rows (dates parsed) and one count per distinct set of values: a live
+    # preview over 100,000 contacts.
+    used = message.variables_in(template)
+    parts_by_values = {}
+    units = 0
+    for row in contacts.select(Contact.name, Contact.phone, Contact.custom_fields).tuples().iterator():
+        variables = template_variables(*row)
+        key = tuple(str(variables.get(name, "")) for name in used)
+        if key not in parts_by_values:
+            parts_by_values[key] = message.segments(message.render(template, variables))
+        units += parts_by_values[key]
+    return units
 
 
 register_kind("sms", KindSpec(send_kinds=SEND_KINDS, build_payload=build_payload, estimate=estimate))
