@@ -86,3 +86,19 @@ def test_unexpected_error_is_a_styled_500(app, client, auth):
     assert response.status_code == 500
     html = response.get_data(as_text=True)
     assert "Something went wrong" in html and "RuntimeError" not in html and "Traceback" not in html
+
+
+@pytest.mark.parametrize("url, host", [
+    ("http://127.0.0.1:5000", "127.0.0.1"),
+    ("http://localhost:5000", "localhost"),
+    ("https://console.local", "console.local"),
+    ("http://10.1.2.3", "10.1.2.3"),
+    ("http://[::1]:5000", "::1"),
+    ("https://console.example.co.id", None),
+    ("https://203.0.113.9", "203.0.113.9"),  # documentation range, not routable either
+    ("https://8.8.8.8", None),
+])
+def test_callback_hosts_no_provider_can_reach(url, host):
+    from webapp.settings import unreachable_host
+
+    assert unreachable_host(url) == host

@@ -14,6 +14,21 @@ def _expected(text):
     return text.startswith("Failed to load resource") and any(s in text for s in EXPECTED_STATUSES)
 
 
+class BrowserErrors:
+    """Every uncaught page error and console error of a browser context, pop-ups and extra tabs included (a
+    CSP violation, an htmx targetError or a 500 from a fragment all show up here); refused form input
+    (EXPECTED_STATUSES) is not an error."""
+
+    def __init__(self, context):
+        self.seen = []
+        context.on("weberror", lambda error: self.seen.append(f"{error.page.url if error.page else ''}: {error.error}"))
+        context.on("console", self._console)
+
+    def _console(self, message):
+        if message.type == "error" and not _expected(message.text):
+            self.seen.append(f"{message.page.url if message.page else ''}: {message.text}")
+
+
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
@@ -26,16 +41,14 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_url):
+    """Every browser test's page: the test fails on any page or console error seen while it ran."""
     context = browser.new_context(base_url=live_url)
+    errors = BrowserErrors(context)
     page = context.new_page()
     page.set_default_timeout(10000)
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    # A CSP violation shows up as a console error: the pages must not need inline script or style.
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" and not _expected(msg.text) else None)
     yield page
     context.close()
-    assert not errors, f"browser errors: {errors}"
+    assert not errors.seen, f"browser errors: {errors.seen}"
 
 
 @pytest.fixture

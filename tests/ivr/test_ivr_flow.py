@@ -76,7 +76,7 @@ def test_upload_compose_call_poll_results(app, auth, client, sandbox, sandbox_mo
     shown = json.loads(_unescape(re.search(r'<code data-preview="request">(.*?)</code>', preview, re.S).group(1)))
     assert shown == {"from_number": CALLER, "to_number": "081234560000", "ivr_id": SURVEY,
                      "variable": {"name": "Person 0", "audio_1": item.oca_url}}
-    assert "<strong>3</strong> recipients" in preview and "hx-swap-oob" not in preview
+    assert "<strong>3</strong> recipients" in preview and 'id="ivr-variables"' not in preview
 
     response = auth.post("/campaigns/new-ivr", data=form)
     assert response.status_code == 302, response.get_data(as_text=True)

@@ -72,7 +72,7 @@ def test_miscall_flow_leaves_no_code_behind(auth, sandbox, code_for, app, caplog
 
 def test_sms_flow_with_delivery_report(auth, sandbox, code_for, sandbox_mode):
     auth.login("agent")
-    otp = start(auth, method="sms", sms_text="Kode verifikasi Anda XXXXX", valid_time="120", limit_try="3")
+    otp = start(auth, method="sms", sms_text="Kode verifikasi Anda XXXXXX", valid_time="120", limit_try="3")
     (sent,) = otp_requests_to(sandbox, "smsotp")
     assert (sent["text"], sent["valid_time"], sent["limit_try"]) == ("Kode verifikasi Anda XXXXX", 120, 3)
     if sandbox_mode == "default":  # strict: the report is sent at once, racing the answer

@@ -29,7 +29,7 @@ def form(**values):
     ({"limit_try": "21"}, "limit_try"),
     ({"limit_try": "x"}, "limit_try"),
     ({"method": "sms", "sms_text": "Kode Anda 12345"}, "sms_text"),
-    ({"method": "sms", "sms_text": "Kode XXXXX " + "x" * 160}, "sms_text"),
+    ({"method": "sms", "sms_text": "Kode XXXXXX " + "x" * 160}, "sms_text"),
 ])
 def test_form_refuses(ctx, values, field):
     with pytest.raises(OtpError) as info:
@@ -42,7 +42,7 @@ def test_form_defaults(ctx):
     assert values == {"phone": OK, "method": "miscall", "valid_time": 300, "limit_try": 5, "contact_id": None,
                       "sms_text": ""}
     sms = service.read_form(form(method="sms", sms_text="", limit_try="20"))
-    assert (sms["sms_text"], sms["limit_try"]) == ("Kode verifikasi Anda XXXXX", 20)
+    assert (sms["sms_text"], sms["limit_try"]) == ("Kode verifikasi Anda XXXXXX", 20)
 
 
 def test_miscall_is_a_send_row_made_at_once(ctx, sandbox, users):
@@ -61,7 +61,7 @@ def test_miscall_is_a_send_row_made_at_once(ctx, sandbox, users):
 
 
 def test_sms_otp_code_is_drawn_here_and_not_kept(ctx, sandbox, code_for):
-    otp = service.start(OK, "sms", valid_time=60, limit_try=5, sms_text="Kode verifikasi Anda XXXXX")
+    otp = service.start(OK, "sms", valid_time=60, limit_try=5, sms_text="Kode verifikasi Anda XXXXXX")
     (request,) = otp_requests_to(sandbox, "smsotp")
     code = request["token"]
     assert code.isdigit() and len(code) == service.SMS_CODE_DIGITS and code == code_for(otp)

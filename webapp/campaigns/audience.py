@@ -23,6 +23,19 @@ def _matching(list_ids, query):
     return contacts
 
 
+def _reachable(matching):
+    return matching.where(
+        (Contact.opted_out == False) & Contact.phone.not_in(OptOut.select(OptOut.phone))  # noqa: E712
+    ).order_by(Contact.id)
+
+
+def reachable(list_ids, query=""):
+    """The contacts a launch would send to, as a query (the compose preview walks it without keeping it)."""
+    if not list_ids and not (query or "").strip():
+        return Contact.select().where(Contact.id.is_null())
+    return _reachable(_matching(list_ids, query))
+
+
 def resolve(list_ids, query="", load=True):
     """Contacts to send to (stable order) with the counts of who was left out and why.
 
@@ -32,9 +45,7 @@ def resolve(list_ids, query="", load=True):
         return Audience()
     matching = _matching(list_ids, query)
     matched = matching.count()
-    reachable = matching.where(
-        (Contact.opted_out == False) & Contact.phone.not_in(OptOut.select(OptOut.phone))  # noqa: E712
-    ).order_by(Contact.id)
+    reachable = _reachable(matching)
     contacts = list(reachable.iterator()) if load else []
     reachable_count = len(contacts) if load else reachable.count()
     duplicates = 0

@@ -13,7 +13,8 @@ from webapp.dispatch import states
 from webapp.dispatch.registry import Outcome, Sender, SkipSend, register_sender
 from webapp.dispatch.updates import apply_update
 from webapp.extensions import db
-from webapp.models import Campaign, InboxMessage, ProviderStatus, Send, utcnow
+from webapp.models import Campaign, Contact, InboxMessage, ProviderStatus, Send, utcnow
+from webapp.models.contacts import template_variables
 from webapp.phones import PhoneError, to_e164
 from webapp.providers import shared_client
 from webapp.providers.base import ProviderError, serving
@@ -38,8 +39,32 @@ def build_payload(campaign, contact):
     return {"text": text, "sender_id": campaign.sender_id}, message.segments(text)
 
 
+def cost(provider, segments):
+    return segments * price_per_segment(provider)
+
+
 def estimate(campaign, segments):
-    return segments * price_per_segment(campaign.provider)
+    return cost(campaign.provider, segments)
+
+
+def audience_segments(template, contacts, total):
+    """SMS parts for a whole audience (contacts: its query, total: its size), each recipient's own text counted
+    (a long name can add a part) as the launch counts them while building every payload; so the preview's cost
+    is the one the campaign keeps."""
+    if not message.variables_in(template):
+        return total * message.segments(template)
+    # Bare columns rather than whole rows (dates parsed) and one count per distinct set of values: a live
+    # preview over 100,000 contacts.
+    used = message.variables_in(template)
+    parts_by_values = {}
+    units = 0
+    for row in contacts.select(Contact.name, Contact.phone, Contact.custom_fields).tuples().iterator():
+        variables = template_variables(*row)
+        key = tuple(str(variables.get(name, "")) for name in used)
+        if key not in parts_by_values:
+            parts_by_values[key] = message.segments(message.render(template, variables))
+        units += parts_by_values[key]
+    return units
 
 
 register_kind("sms", KindSpec(send_kinds=SEND_KINDS, build_payload=build_payload, estimate=estimate))

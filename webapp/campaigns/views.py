@@ -5,7 +5,7 @@ from peewee import JOIN
 
 from webapp.auth.decorators import role_required
 from webapp.campaigns import bp, message, service, sms
-from webapp.campaigns.audience import resolve
+from webapp.campaigns.audience import reachable, resolve
 from webapp.campaigns.compose import launch_from_form, list_ids_from, read_sms_form
 from webapp.campaigns.service import CampaignError
 from webapp.contacts.service import all_lists
@@ -73,22 +73,18 @@ def preview():
     info = message.describe(rendered)
     provider = form.get("provider", "masking")
     unit_price = sms.price_per_segment(provider) if provider in sms.SMS_PROVIDERS else 0
-    cost = audience.total * info["segments"] * unit_price
+    units = sms.audience_segments(form.get("message", ""), reachable(list_ids, query), audience.total)
+    cost = sms.cost(provider, units) if unit_price else 0
     status = sms.masking_status() if provider == "masking" else None
     short = status is not None and status.balance is not None and status.balance < cost
     missing = [v for v in message.variables_in(form.get("message", "")) if v not in variables]
     return render_template("campaigns/_preview.html", rendered=rendered, info=info, audience=audience,
-                           sample=sample, cost=cost, unit_price=unit_price, balance=status, short=short,
-                           missing=missing)
+                           sample=sample, units=units, cost=cost, unit_price=unit_price, balance=status,
+                           short=short, missing=missing)
 
 
 def _sample_contact(list_ids, query):
-    audience = resolve(list_ids, query, load=False)
-    if not audience.total:
-        return None
-    from webapp.campaigns.audience import _matching
-
-    return _matching(list_ids, query).where(Contact.opted_out == False).order_by(Contact.id).first()  # noqa: E712
+    return reachable(list_ids, query).first()
 
 
 @bp.route("/test-send", methods=["POST"])

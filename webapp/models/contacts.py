@@ -10,12 +10,17 @@ def dump_fields(fields):
     return json.dumps(fields or {}, ensure_ascii=False, sort_keys=True)
 
 
-def load_fields(text):
+def load_fields(custom_fields):
     try:
-        value = json.loads(text or "{}")
+        value = json.loads(custom_fields or "{}")
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def template_variables(name, phone, custom_fields):
+    """What a message's {{variables}} can name for one contact (also read from bare columns, see sms)."""
+    return {"name": name, "phone": phone, **load_fields(custom_fields)}
 
 
 def search_text(name, phone, email, fields):
@@ -59,7 +64,7 @@ class Contact(BaseModel):
         self.custom_fields = dump_fields(value)
 
     def template_variables(self):
-        return {"name": self.name, "phone": self.phone, **self.fields}
+        return template_variables(self.name, self.phone, self.custom_fields)
 
     def save(self, *args, **kwargs):
         self.search = search_text(self.name, self.phone, self.email, self.fields)

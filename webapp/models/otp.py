@@ -24,7 +24,7 @@ class OtpRequest(BaseModel):
     gateway = IntegerField(null=True)
     valid_time = IntegerField()
     limit_try = IntegerField()
-    # Template of SMS OTP texts, "XXXXX" standing for the code.
+    # Template of SMS OTP texts, webapp.otp.service.CODE_PLACEHOLDER standing for the code.
     sms_text = CharField(max_length=160, default="")
     status = CharField(max_length=16, default="pending")
     send_id = IntegerField(null=True)

@@ -28,13 +28,14 @@ SEND_KINDS = {"miscall": "otp.miscall", "sms": "otp.sms"}
 METHOD_OF_KIND = {kind: method for method, kind in SEND_KINDS.items()}
 # The OTP page's defaults: seconds a code stays valid, verify tries per code.
 DEFAULT_VALID_TIME, DEFAULT_LIMIT_TRY = 300, 5
-# What CitCALL replaces with the code in an SMS OTP text.
-CODE_PLACEHOLDER = "XXXXX"
+# Length of the SMS codes drawn here (verify needs at least 4 digits).
+SMS_CODE_DIGITS = 6
+# Where the code goes in an SMS OTP text, one X per digit so the operator sees the text's real length; it
+# becomes CitCALL's own word (citcall.TOKEN_WORD) in the request.
+CODE_PLACEHOLDER = "X" * SMS_CODE_DIGITS
 DEFAULT_SMS_TEXT = f"Kode verifikasi Anda {CODE_PLACEHOLDER}"
 # One SMS segment, so the code always arrives in one piece.
 SMS_TEXT_MAX = 160
-# Length of the SMS codes drawn here (verify needs at least 4 digits).
-SMS_CODE_DIGITS = 6
 # SMS OTP sends per request; a miscall gets one send per gateway (0, 1, 2).
 MAX_SMS_SENDS = 3
 # CitCALL's advice once the third gateway has been tried (spec 3.1, "gateway").
@@ -223,7 +224,8 @@ def send_miscall(send):
 def send_sms(send):
     data = send.data
     code = "".join(secrets.choice("0123456789") for _ in range(SMS_CODE_DIGITS))
-    result = shared_client("citcall").smsotp(send.to_number, citcall.DEFAULT_SENDERID, text=data["text"], token=code,
+    text = data["text"].replace(CODE_PLACEHOLDER, citcall.TOKEN_WORD)
+    result = shared_client("citcall").smsotp(send.to_number, citcall.DEFAULT_SENDERID, text=text, token=code,
                                              valid_time=data["valid_time"], limit_try=data["limit_try"])
     return Outcome(provider_ref=result.trxid, segments=result.sms_count or send.segments, price=result.price,
                    currency=result.currency, provider_status=result.info)

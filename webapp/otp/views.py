@@ -54,7 +54,8 @@ def _prefill(args):
 
 def _index(form, contact=None, errors=None, status=200, error=None):
     return render_template("otp/index.html", form=form, contact=contact, errors=errors or {}, error=error,
-                           recent=service.recent(), methods=service.METHODS), status
+                           recent=service.recent(), methods=service.METHODS,
+                           code_placeholder=service.CODE_PLACEHOLDER), status
 
 
 @bp.route("/")

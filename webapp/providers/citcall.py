@@ -22,8 +22,11 @@ from webapp.providers.base import BaseClient, CallbackInvalid, CheckResult, Prov
 ASYNCCALL_PATH = "asynccall"
 # Plain SMS.
 SMS_PATH = "sms"
-# SMS OTP: "XXXXX" in the text becomes the token, server-side.
+# SMS OTP: TOKEN_WORD in the text becomes the token, server-side.
 SMSOTP_PATH = "smsotp"
+# The word CitCALL replaces with the token in an SMS OTP text (spec 3.3: "we will change the word XXXXX"),
+# whatever the token's length.
+TOKEN_WORD = "XXXXX"
 # Server-side check of a miscall or SMS OTP token (needs valid_time on the send).
 VERIFY_PATH = "verify"
 # rc of an accepted request, after normalization.

@@ -1,3 +1,6 @@
+import ipaddress
+from urllib.parse import urlsplit
+
 from flask import Blueprint, abort, current_app, render_template, url_for
 
 from webapp.auth.decorators import role_required
@@ -12,6 +15,19 @@ PROVIDERS = [
     ("airtel", "Airtel CCP click-to-call", "AIRTEL_BASE_URL"),
     ("oca", "OCA Telkom call gateway (IVR)", "OCA_BASE_URL"),
 ]
+
+
+def unreachable_host(url):
+    """The host of a callback URL that no provider on the internet can reach (loopback, private network or
+    .local/localhost name), else None."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost" or host.endswith((".localhost", ".local")):
+        return host
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    return host if not address.is_global else None
 
 
 def callback_urls():
@@ -54,7 +70,8 @@ def providers():
         for name, label, setting in PROVIDERS
     ]
     return render_template(
-        "settings/providers.html", providers=rows, callbacks=callback_urls(), sandbox=current_app.config["SANDBOX"]
+        "settings/providers.html", providers=rows, callbacks=callback_urls(), sandbox=current_app.config["SANDBOX"],
+        unreachable=unreachable_host(current_app.config["PUBLIC_BASE_URL"]),
     )
 
 
