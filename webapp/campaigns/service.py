@@ -199,6 +199,15 @@ def progress(campaign):
     }
 
 
+def may_change(campaign):
+    """Whether anything on the campaign's page can still move without an operator acting: it runs or waits
+    for its start, or a provider still owes an answer about a send (a paused campaign's calls in progress)."""
+    if campaign.status in ("running", "scheduled"):
+        return True
+    return (Send.select().where((Send.campaign_id == campaign.id)
+                                & Send.state.in_([states.SENDING, states.SUBMITTED])).exists())
+
+
 def failure_reasons(campaign_id, limit=20):
     """Failures grouped by what they mean (webapp.reasons), most frequent first; each row keeps the raw code
     and the provider's own texts beside the human words."""

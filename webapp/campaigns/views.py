@@ -11,6 +11,7 @@ from webapp.campaigns.service import CampaignError
 from webapp.contacts.service import all_lists
 from webapp.csv_export import csv_download
 from webapp.dispatch import states
+from webapp.live import render_live
 from webapp.models import Campaign, Contact, Send
 from webapp.params import page_number
 from webapp.phones import display
@@ -119,13 +120,9 @@ def test_send_status(send_id):
 @bp.route("/<int:campaign_id>")
 def detail(campaign_id):
     campaign = _campaign(campaign_id)
-    target = request.htmx.target if request.htmx else None
-    if target == "campaign-progress":
-        return render_template("campaigns/_progress.html", **_progress_context(campaign))
-    recipients = _recipients(campaign)
-    if target == "recipients":
-        return render_template("campaigns/_recipients.html", campaign=campaign, **recipients)
-    return render_template("campaigns/detail.html", **_progress_context(campaign), **recipients)
+    context = _progress_context(campaign)
+    return render_live("campaigns/detail.html", "campaigns/_live.html", context.pop("live"), **context,
+                       **_recipients(campaign))
 
 
 def _progress_context(campaign):
@@ -134,7 +131,7 @@ def _progress_context(campaign):
         "progress": service.progress(campaign),
         "reasons": service.failure_reasons(campaign.id),
         "next_window": service.next_window_opening(campaign) if campaign.status == "running" else None,
-        "live": campaign.status in ("running", "scheduled") or service.counts(campaign.id)[states.SUBMITTED] > 0,
+        "live": service.may_change(campaign),
     }
 
 

@@ -1,0 +1,57 @@
+"""Live pages (webapp/live.py) as an operator watches them in Chromium: every moving part refreshes from one
+morphed fragment, without a reload, and the polling stops once nothing can change."""
+from datetime import timedelta
+
+import pytest
+
+from tests.browser.conftest import sign_in
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+def _mark_document(page):
+    """A flag on window: still there later means the page was never reloaded."""
+    page.evaluate("window.__sameDocument = true")
+
+
+def _same_document(page):
+    return page.evaluate("window.__sameDocument === true")
+
+
+def _polls_after(page, path, seconds):
+    """How many requests the page makes to ``path`` in the next ``seconds``."""
+    seen = []
+    listener = lambda request: seen.append(request.url) if request.url.split("?")[0].endswith(path) else None  # noqa: E731
+    page.on("request", listener)
+    page.wait_for_timeout(seconds * 1000)
+    page.remove_listener("request", listener)
+    return len(seen)
+
+
+def test_scheduled_campaign_completes_on_the_open_page(page, app, users, sandbox, worker):
+    from tests.campaigns.helpers import launch, make_list, sms_campaign
+    from webapp.models import utcnow
+
+    with app.app_context():
+        numbers = ["+6281234560000", "+6281234561000", "+6281234562000"]
+        campaign = launch(sms_campaign(users["admin"], [make_list("Terjadwal", numbers).id], name="Terjadwal"),
+                          start_at=utcnow() + timedelta(seconds=4))
+    sign_in(page, "supervisor@example.com", PASSWORD)
+    page.goto(f"/campaigns/{campaign.id}")
+    live = page.locator("#campaign-live")
+    assert live.locator("[data-campaign-status]").inner_text() == "scheduled"
+    assert live.get_by_role("button", name="Pause").is_visible()
+    page.locator("#campaign-live details summary").click()  # the operator opened the message
+    _mark_document(page)
+
+    live.locator("[data-campaign-status]").filter(has_text="completed").wait_for(timeout=40000)
+    live.locator("[data-state=delivered]").filter(has_text="3").wait_for(timeout=20000)
+    page.locator("#campaign-live:not([data-live])").wait_for()
+    assert _same_document(page)
+    assert live.get_by_role("button", name="Pause").count() == 0
+    assert live.get_by_role("button", name="Cancel").count() == 0
+    statuses = page.locator("#recipients tbody .badge").all_inner_texts()
+    assert len(statuses) == 3 and "queued" not in statuses
+    assert page.locator("#campaign-live details").get_attribute("open") is not None  # kept through the morphs
+    assert _polls_after(page, f"/campaigns/{campaign.id}", 3) == 0
