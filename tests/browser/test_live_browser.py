@@ -55,3 +55,46 @@ def test_scheduled_campaign_completes_on_the_open_page(page, app, users, sandbox
     assert len(statuses) == 3 and "queued" not in statuses
     assert page.locator("#campaign-live details").get_attribute("open") is not None  # kept through the morphs
     assert _polls_after(page, f"/campaigns/{campaign.id}", 3) == 0
+
+
+PERCENT_LOG = """() => {
+  window.__percents = [];
+  const read = () => {
+    const el = document.querySelector("[data-progress=percent]");
+    if (el) window.__percents.push(parseInt(el.textContent, 10));
+  };
+  read();
+  new MutationObserver(read).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def test_ivr_progress_with_a_retry_never_goes_backwards(page, app, users, sandbox, worker):
+    from tests.ivr.helpers import ivr_campaign, make_list
+    from webapp.campaigns import service
+    from webapp.models import Send, utcnow
+
+    with app.app_context():
+        campaign = ivr_campaign(users["admin"], [make_list("Survey", ["+6281234560000", "+6281234560486"]).id],
+                                retry_attempts=1, retry_gap_minutes=1)
+        service.launch(campaign)
+    sign_in(page, "supervisor@example.com", PASSWORD)
+    page.goto(f"/campaigns/{campaign.id}")
+    page.evaluate(PERCENT_LOG)
+    _mark_document(page)
+    recipients = page.locator("#recipients")
+    recipients.locator("[data-retry-pending]").filter(has_text="retry pending at").wait_for(timeout=30000)
+    progress = page.locator("#campaign-progress")
+    assert "1 of 2 recipients" in progress.inner_text() and "1 waiting for a retry" in progress.inner_text()
+    assert "Failures by reason" not in progress.inner_text()  # the busy call is retried, no failure
+    assert recipients.get_by_text("attempt 1: Busy (USER_BUSY)").is_visible()
+
+    with app.app_context():  # the retry's minute has passed
+        Send.update(not_before=utcnow()).where(Send.retry_of.is_null(False)).execute()
+    page.locator("[data-campaign-status]").filter(has_text="completed").wait_for(timeout=40000)
+    page.locator("#campaign-live:not([data-live])").wait_for(timeout=20000)
+    assert "2 of 2 recipients" in progress.inner_text()
+    assert recipients.locator("[data-retry-pending]").count() == 0
+    assert page.locator("#recipients tbody tr").count() == 2
+    percents = page.evaluate("window.__percents")
+    assert percents[-1] == 100 and percents == sorted(percents), percents
+    assert _same_document(page)

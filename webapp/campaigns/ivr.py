@@ -441,6 +441,12 @@ def calls(campaign, state="", page=1, per_page=50):
     return rows[:per_page], len(rows) > per_page
 
 
+def retried_ids(sends):
+    """Which of these calls were followed by another attempt (so are no failure of their recipient)."""
+    ids = [s.id for s in sends]
+    return {s.retry_of for s in Send.select(Send.retry_of).where(Send.retry_of.in_(ids))} if ids else set()
+
+
 EXPORT_COLUMNS = ["send_id", "attempt", "retry_of", "contact", "phone", "state", "call_id", "status", "hangup_cause",
                   "call_start", "call_answer", "call_end", "duration", "talk_duration", "billable_minutes", "tta",
                   "answers", "recordings", "error_code", "error_text", "reason", "created_at"]
@@ -532,7 +538,8 @@ def init_app(app):
     from webapp.contacts.timeline import TIMELINE_SOURCES
     from webapp.scheduler import register_job
 
-    register_kind("ivr", KindSpec(send_kinds={PROVIDER: SEND_KIND}, build_payload=build_payload))
+    register_kind("ivr", KindSpec(send_kinds={PROVIDER: SEND_KIND}, build_payload=build_payload,
+                                  retries_by_itself=lambda campaign: retry_policy(campaign).attempts > 0))
     # 57 (concurrent call limit) and 9 (rate limit) refuse the call: wait and place the same call again.
     register_sender(Sender(kind=SEND_KIND, provider=PROVIDER, send=send_call, rate=lambda config: CALL_RATE,
                            capacity=capacity, throttle_codes=oca.THROTTLE_CODES))

@@ -138,13 +138,17 @@ def _progress_context(campaign):
 def _recipients(campaign):
     state = request.args.get("state", "")
     page = page_number(request.args)
-    query = Send.select().where(Send.campaign_id == campaign.id)
+    # One row per recipient: its latest attempt, with the attempt before it when it is a retry.
+    query = service.latest_attempts(campaign.id)
     if state in states.ALL:
         query = query.where(Send.state == state)
-    rows = list(query.order_by(Send.id).paginate(page, PER_PAGE + 1))
-    contacts = {c.id: c for c in Contact.select().where(Contact.id.in_([r.contact_id for r in rows if r.contact_id]))}
-    return {"sends": rows[:PER_PAGE], "has_next": len(rows) > PER_PAGE, "page": page, "state_filter": state,
-            "contacts": contacts, "all_states": states.ALL}
+    # By contact: a retry keeps its recipient's place in the list while the page refreshes.
+    rows = list(query.order_by(Send.contact_id, Send.id).paginate(page, PER_PAGE + 1))
+    sends = rows[:PER_PAGE]
+    contacts = {c.id: c for c in Contact.select().where(Contact.id.in_([r.contact_id for r in sends if r.contact_id]))}
+    earlier = {p.id: p for p in Send.select().where(Send.id.in_([r.retry_of for r in sends if r.retry_of]))}
+    return {"sends": sends, "has_next": len(rows) > PER_PAGE, "page": page, "state_filter": state,
+            "contacts": contacts, "earlier": earlier, "all_states": states.ALL}
 
 
 @bp.route("/<int:campaign_id>/<any(pause, resume, cancel):action>", methods=["POST"])
