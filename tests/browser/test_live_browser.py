@@ -1,6 +1,7 @@
 """Live pages (webapp/live.py) as an operator watches them in Chromium: every moving part refreshes from one
 morphed fragment, without a reload, and the polling stops once nothing can change."""
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -97,4 +98,68 @@ def test_ivr_progress_with_a_retry_never_goes_backwards(page, app, users, sandbo
     assert page.locator("#recipients tbody tr").count() == 2
     percents = page.evaluate("window.__percents")
     assert percents[-1] == 100 and percents == sorted(percents), percents
+    assert _same_document(page)
+
+
+def test_call_panel_follows_the_call_then_stops_polling(page, app, users, sandbox):
+    from webapp.dispatch.dispatcher import drain
+    from webapp.models import Call, User
+
+    sandbox.configure(SANDBOX_EVENT_DELAY=3600)  # each call step waits for flush()
+    with app.app_context():
+        User.update(phone="+919876500002").where(User.id == users["agent"].id).execute()
+    sign_in(page, "agent@example.com", PASSWORD)
+    page.wait_for_url("**/")
+    page.goto("/calls/")
+    page.fill("input[name=phone]", "98765 40000")
+    page.get_by_role("button", name="Call", exact=True).click()
+    panel = page.locator(".call-panel[data-live='1s']")
+    panel.get_by_text("Asking Airtel to place the call").wait_for()
+    _mark_document(page)
+    assert drain(app)
+    page.locator('.call-panel[data-call-state="calling_agent"]').wait_for()
+    sandbox.flush()
+    page.locator('.call-panel[data-call-state="ended"]:not([data-live])').wait_for()
+    assert _same_document(page)
+    call_id = Call.get().id
+    assert _polls_after(page, f"/calls/{call_id}", 3) == 0
+
+
+def test_otp_panel_refreshes_whole_keeps_the_typed_code_then_stops(page, app, users, sandbox):
+    sandbox.configure(SANDBOX_EVENT_DELAY=3600)  # the missed call's report waits for flush()
+    sign_in(page, "agent@example.com", PASSWORD)
+    page.wait_for_url("**/")
+    page.goto("/otp/")
+    page.fill("input[name=phone]", "+6281200007777")
+    page.get_by_role("button", name="Send code").click()
+    page.wait_for_url("**/otp/*")
+    otp_path = urlsplit(page.url).path
+    page.locator("#otp-panel[data-live]").wait_for()
+    page.fill("input[name=code]", "12")  # the operator starts typing what the customer reads out
+    _mark_document(page)
+    assert _polls_after(page, otp_path, 5) >= 2  # the whole panel polls ...
+    assert page.input_value("input[name=code]") == "12"  # ... and the morph keeps what is typed, and the focus
+    assert page.evaluate("document.activeElement.name") == "code"
+    sandbox.flush()
+    page.locator("#otp-status").get_by_text("Missed call delivered").wait_for()
+    page.locator("#otp-panel:not([data-live])").wait_for()
+    assert page.input_value("input[name=code]") == "12" and _same_document(page)
+    assert _polls_after(page, otp_path, 3) == 0
+
+
+def test_dashboard_polls_fast_while_a_campaign_sends_and_slowly_when_idle(page, app, users, sandbox, worker):
+    from tests.campaigns.helpers import launch, make_list, sms_campaign
+
+    sign_in(page, "supervisor@example.com", PASSWORD)
+    page.wait_for_url("**/")
+    page.locator("#live-status[data-live='30s']").wait_for()  # nothing sending: the slow poll
+    with app.app_context():
+        launch(sms_campaign(users["admin"], [make_list("L", ["+6281234560020"]).id], name="Sedang jalan"))
+    page.goto("/")
+    page.locator("#live-status[data-live='3s']").wait_for()
+    page.locator("#live-status").get_by_text("Sedang jalan").wait_for()
+    _mark_document(page)
+    # Sent and completed (its report never comes): off the active list, back to the slow poll, same page.
+    page.locator("#live-status[data-live='30s']").wait_for(timeout=30000)
+    assert "Sedang jalan" not in page.locator("#live-status").inner_text().split("Latest provider callbacks")[0]
     assert _same_document(page)
