@@ -67,7 +67,7 @@ def test_pages_show_the_pending_retry_with_its_time_and_no_failure(auth, app, us
     html = auth.htmx("GET", f"/campaigns/{campaign.id}").get_data(as_text=True)
     assert "1 of 3 recipients" in html and "2 waiting for a retry" in html
     assert html.count("data-retry-pending>retry pending at ") == 2
-    assert html.split('id="recipients"')[1].count("<tr>") - 1 == 3  # one row per recipient, not per call
+    assert html.split('id="recipients"')[1].count("<tr") - 1 == 3  # one row per recipient, not per call
     assert "attempt 1: Busy (USER_BUSY)" in html and "Failures by reason" not in html
     jakarta = ZoneInfo("Asia/Jakarta")
     assert all(f"retry pending at {at.replace(tzinfo=UTC).astimezone(jakarta):%H:%M}" in html for at in due)
