@@ -163,3 +163,26 @@ def test_dashboard_polls_fast_while_a_campaign_sends_and_slowly_when_idle(page, 
     page.locator("#live-status[data-live='30s']").wait_for(timeout=30000)
     assert "Sedang jalan" not in page.locator("#live-status").inner_text().split("Latest provider callbacks")[0]
     assert _same_document(page)
+
+
+def test_refresh_keeps_the_recipients_page_and_filter_shown(page, app, users):
+    from tests.campaigns.helpers import launch, make_list, sms_campaign
+    from webapp.models import utcnow
+
+    with app.app_context():
+        numbers = [f"+62812345{i:02d}0000" for i in range(51)]
+        campaign = launch(sms_campaign(users["admin"], [make_list("Besar", numbers).id], name="Besok"),
+                          start_at=utcnow() + timedelta(days=1))
+    sign_in(page, "supervisor@example.com", PASSWORD)
+    page.goto(f"/campaigns/{campaign.id}")
+    _mark_document(page)
+    page.locator("#recipients").get_by_role("link", name="Next →").click()
+    page.locator("#recipients .pagination").get_by_text("Page 2").wait_for()
+    assert page.locator("#recipients tbody tr").count() == 1
+    assert _polls_after(page, f"/campaigns/{campaign.id}", 5) >= 2  # still polling, and still on page 2
+    assert page.locator("#recipients .pagination").get_by_text("Page 2").is_visible()
+    page.select_option("#recipients select[name=state]", "queued")
+    page.locator("#recipients .pagination").get_by_text("Page 1").wait_for()
+    assert page.locator("#campaign-live").get_attribute("hx-get") == f"/campaigns/{campaign.id}?state=queued"
+    assert _polls_after(page, f"/campaigns/{campaign.id}", 5) >= 2
+    assert page.input_value("#recipients select[name=state]") == "queued" and _same_document(page)

@@ -47,3 +47,14 @@ def test_a_paused_campaign_keeps_polling_while_a_report_is_owed(auth, users, san
     auth.login("supervisor")
     response, html = _fragment(auth, f"/campaigns/{campaign.id}")
     assert response.status_code == 200 and 'hx-trigger="every 2s"' in html and ">Resume</button>" in html
+
+
+def test_the_last_recipient_is_on_page_two(auth, users, sandbox, app):
+    numbers = [f"+62812345{i:02d}0000" for i in range(51)]
+    with app.app_context():
+        campaign = launch(sms_campaign(users["admin"], [make_list("L", numbers).id]))
+    auth.login("supervisor")
+    first = auth.client.get(f"/campaigns/{campaign.id}").get_data(as_text=True)
+    second = auth.client.get(f"/campaigns/{campaign.id}?page=2").get_data(as_text=True)
+    assert first.count('<tr id="send-') == 50 and ">Next →</a>" in first
+    assert second.count('<tr id="send-') == 1 and "+62 812-3455-0000" in second and ">Next →</a>" not in second

@@ -31,6 +31,7 @@ from webapp.dispatch.registry import Outcome, Sender, SkipSend, on_update, regis
 from webapp.dispatch.updates import apply_update
 from webapp.extensions import db
 from webapp.models import AudioFile, Campaign, Contact, OcaIvr, OcaNumber, Send, utcnow
+from webapp.params import one_page
 from webapp.providers import client_for, oca, shared_client
 from webapp.providers.base import ProviderError, serving
 
@@ -437,8 +438,7 @@ def calls(campaign, state="", page=1, per_page=50):
              .where(Send.campaign_id == campaign.id))
     if state in states.ALL:
         query = query.where(Send.state == state)
-    rows = list(query.order_by(Send.id).paginate(page, per_page + 1).objects())
-    return rows[:per_page], len(rows) > per_page
+    return one_page(query.order_by(Send.id).objects(), page, per_page)
 
 
 def retried_ids(sends):

@@ -13,7 +13,7 @@ from webapp.csv_export import csv_download
 from webapp.dispatch import states
 from webapp.live import render_live
 from webapp.models import Campaign, Contact, Send
-from webapp.params import page_number
+from webapp.params import one_page, page_number
 from webapp.phones import display
 
 PER_PAGE = 50
@@ -36,10 +36,10 @@ def _campaign(campaign_id):
 def index():
     page = page_number(request.args)
     query = Campaign.select().order_by(Campaign.id.desc())
-    campaigns = list(query.paginate(page, PER_PAGE + 1))
-    progress = {c.id: service.progress(c) for c in campaigns[:PER_PAGE]}
-    return render_template("campaigns/index.html", campaigns=campaigns[:PER_PAGE], progress=progress, page=page,
-                           has_next=len(campaigns) > PER_PAGE)
+    campaigns, has_next = one_page(query, page, PER_PAGE)
+    progress = {c.id: service.progress(c) for c in campaigns}
+    return render_template("campaigns/index.html", campaigns=campaigns, progress=progress, page=page,
+                           has_next=has_next)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -143,11 +143,10 @@ def _recipients(campaign):
     if state in states.ALL:
         query = query.where(Send.state == state)
     # By contact: a retry keeps its recipient's place in the list while the page refreshes.
-    rows = list(query.order_by(Send.contact_id, Send.id).paginate(page, PER_PAGE + 1))
-    sends = rows[:PER_PAGE]
+    sends, has_next = one_page(query.order_by(Send.contact_id, Send.id), page, PER_PAGE)
     contacts = {c.id: c for c in Contact.select().where(Contact.id.in_([r.contact_id for r in sends if r.contact_id]))}
     earlier = {p.id: p for p in Send.select().where(Send.id.in_([r.retry_of for r in sends if r.retry_of]))}
-    return {"sends": sends, "has_next": len(rows) > PER_PAGE, "page": page, "state_filter": state,
+    return {"sends": sends, "has_next": has_next, "page": page, "state_filter": state,
             "contacts": contacts, "earlier": earlier, "all_states": states.ALL}
 
 
