@@ -32,6 +32,7 @@ static/vendor/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	cp node_modules/idiomorph/dist/idiomorph-ext.min.js static/vendor/idiomorph-ext.min.js
 	cp node_modules/@picocss/pico/css/pico.min.css static/vendor/pico.min.css
 	touch $@
 

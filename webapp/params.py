@@ -43,3 +43,10 @@ class IdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):  # noqa: A002 (werkzeug's signature)
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+def one_page(query, page, per_page):
+    """(rows of page ``page``, whether another page follows). One row past the page is read to know that; the
+    offset still steps by ``per_page`` (peewee's paginate(page, per_page + 1) would skip a row per page)."""
+    rows = list(query.limit(per_page + 1).offset((page - 1) * per_page))
+    return rows[:per_page], len(rows) > per_page

@@ -7,3 +7,11 @@ document.addEventListener("click", (event) => {
     event.preventDefault();
   }
 });
+
+// Live fragments are morphed in place (webapp/live.py): a refresh must not undo what the operator is doing,
+// so the field being typed in keeps its value and a <details> opened (or closed) by hand stays so.
+if (window.Idiomorph) {
+  Idiomorph.defaults.ignoreActiveValue = true;
+  Idiomorph.defaults.callbacks.beforeAttributeUpdated = (name, element) =>
+    !(name === "open" && element.tagName === "DETAILS");
+}

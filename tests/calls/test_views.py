@@ -140,8 +140,8 @@ def test_htmx_start_returns_the_polling_panel(auth, staff, contact):
     call = Call.get()
     html = body(response)
     assert response.status_code == 200 and html.lstrip().startswith("<section")
-    assert f'hx-get="/calls/{call.id}"' in html and 'hx-trigger="load delay:1s"' in html
-    assert 'hx-swap="outerHTML"' in html and "Asking Airtel to place the call" in html and "Asha Rao" in html
+    assert f'hx-get="/calls/{call.id}"' in html and 'hx-trigger="every 1s"' in html
+    assert 'hx-swap="morph"' in html and "Asking Airtel to place the call" in html and "Asha Rao" in html
 
 
 def test_plain_start_redirects_to_the_call_page(auth, staff):
@@ -217,14 +217,14 @@ def test_panel_counts_the_conversation_while_connected(auth, staff):
     call = make_call(staff["agent"], state="connected", connected_at=utcnow() - timedelta(seconds=65))
     auth.login("agent")
     html = body(auth.htmx("GET", f"/calls/{call.id}"))
-    assert "1:05" in html and "Connected" in html and 'hx-trigger="load delay:1s"' in html
+    assert "1:05" in html and "Connected" in html and 'hx-trigger="every 1s"' in html
 
 
 def test_ended_panel_polls_until_the_record_arrives(auth, staff):
     call = make_call(staff["agent"], ended_at=utcnow(), connected_at=utcnow())
     auth.login("agent")
     html = body(auth.htmx("GET", f"/calls/{call.id}"))
-    assert 'hx-trigger="load delay:1s"' in html and "waiting for Airtel" in html
+    assert 'hx-trigger="every 1s"' in html and "waiting for Airtel" in html
 
 
 def test_call_page_fragment_keeps_its_events(auth, staff):

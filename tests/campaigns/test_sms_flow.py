@@ -269,7 +269,7 @@ def test_recipients_filter_by_status_as_a_fragment(client, auth, users, sandbox,
         drain(app)
     auth.login("supervisor")
     html = auth.htmx("GET", f"/campaigns/{campaign.id}?state=failed",
-                     headers={"HX-Target": "recipients"}).get_data(as_text=True)
-    assert "<html" not in html and f'hx-get="/campaigns/{campaign.id}" hx-target="#recipients"' in html
+                     headers={"HX-Target": "campaign-live"}).get_data(as_text=True)
+    assert "<html" not in html and f'hx-get="/campaigns/{campaign.id}" hx-target="#campaign-live"' in html
     assert "+62 812-3456-0999" in html and "+62 812-3456-0000" not in html
     assert '<option value="failed" selected>' in html

@@ -108,7 +108,7 @@ def test_silent_number_keeps_polling_until_expiry(auth, sandbox, app):
     auth.login("agent")
     otp = start(auth, "+6281200000500", valid_time="60")
     sandbox.flush()
-    assert 'hx-trigger="load delay:2s"' in status(auth, otp)
+    assert 'hx-trigger="every 2s"' in status(auth, otp)
     with app.app_context():
         OtpRequest.update(expires_at=OtpRequest.created_at).where(OtpRequest.id == otp.id).execute()
     assert "hx-get" not in status(auth, otp)

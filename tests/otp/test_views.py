@@ -3,6 +3,7 @@ import pytest
 
 from tests.conftest import PASSWORD
 from webapp.contacts.service import create_contact
+from webapp.live import STOP_POLLING
 from webapp.models import AuditLog, OtpRequest, User
 from webapp.otp import service
 
@@ -50,9 +51,12 @@ def test_status_fragment_polls_only_while_pending(auth, sandbox):
     fragment = auth.htmx("GET", f"/otp/{otp_id}")
     assert fragment.headers["Vary"] == "HX-Request" or "HX-Request" in fragment.headers["Vary"]
     html = fragment.get_data(as_text=True)
-    assert html.lstrip().startswith('<p id="otp-status"') and f'hx-get="/otp/{otp_id}"' in html
+    # The whole panel is the live fragment: status, code form, resend options and history refresh together.
+    assert html.startswith('<section id="otp-panel"') and f'hx-get="/otp/{otp_id}" hx-trigger="every 2s"' in html
+    assert "<h3>History</h3>" in html and 'name="code"' in html
     sandbox.flush()
-    assert "hx-get" not in auth.htmx("GET", f"/otp/{otp_id}").get_data(as_text=True)
+    final = auth.htmx("GET", f"/otp/{otp_id}")
+    assert final.status_code == STOP_POLLING and "hx-get" not in final.get_data(as_text=True)
 
 
 def test_plain_form_posts_redirect_with_the_message(auth, sandbox):

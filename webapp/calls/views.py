@@ -7,13 +7,9 @@ from flask_login import current_user
 from webapp.calls import bp, service
 from webapp.calls.progress import settle_from_send
 from webapp.calls.service import CallError
+from webapp.live import fragment_requested, render_live
 from webapp.models import CallEvent
 from webapp.params import id_value, page_number
-
-
-def _fragment():
-    # A history-restore request (back button with no cached page) needs the whole page.
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _user():
@@ -30,7 +26,7 @@ def index():
         "statuses": service.status_choices(user),
         "agents": service.agents_with_phones() if user.has_role("supervisor") else [],
     }
-    if _fragment():
+    if fragment_requested():
         return render_template("calls/_results.html", **context)
     return render_template("calls/index.html", **context)
 
@@ -81,10 +77,8 @@ def detail(call_id):
         abort(404)
     send = service.call_send(call)
     call = settle_from_send(call, send)
-    with_events = not _fragment() or request.args.get("events") == "1"
+    with_events = not fragment_requested() or request.args.get("events") == "1"
     events = (list(CallEvent.select().where(CallEvent.call == call.id).order_by(CallEvent.at, CallEvent.id))
               if with_events else [])
     context = {"call": call, "send": send, "events": events, "with_events": with_events}
-    if _fragment():
-        return render_template("calls/_panel.html", **context)
-    return render_template("calls/detail.html", **context)
+    return render_live("calls/detail.html", "calls/_panel.html", call.live, **context)

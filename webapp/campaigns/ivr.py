@@ -31,6 +31,7 @@ from webapp.dispatch.registry import Outcome, Sender, SkipSend, on_update, regis
 from webapp.dispatch.updates import apply_update
 from webapp.extensions import db
 from webapp.models import AudioFile, Campaign, Contact, OcaIvr, OcaNumber, Send, utcnow
+from webapp.params import one_page
 from webapp.providers import client_for, oca, shared_client
 from webapp.providers.base import ProviderError, serving
 
@@ -438,8 +439,13 @@ def calls(campaign, state="", page=1, per_page=50):
              .where(Send.campaign_id == campaign.id))
     if state in states.ALL:
         query = query.where(Send.state == state)
-    rows = list(query.order_by(Send.id).paginate(page, per_page + 1).objects())
-    return rows[:per_page], len(rows) > per_page
+    return one_page(query.order_by(Send.id).objects(), page, per_page)
+
+
+def retried_ids(sends):
+    """Which of these calls were followed by another attempt (so are no failure of their recipient)."""
+    ids = [s.id for s in sends]
+    return {s.retry_of for s in Send.select(Send.retry_of).where(Send.retry_of.in_(ids))} if ids else set()
 
 
 EXPORT_COLUMNS = ["send_id", "attempt", "retry_of", "contact", "phone", "state", "call_id", "status", "hangup_cause",
@@ -533,7 +539,8 @@ def init_app(app):
     from webapp.contacts.timeline import TIMELINE_SOURCES
     from webapp.scheduler import register_job
 
-    register_kind("ivr", KindSpec(send_kinds={PROVIDER: SEND_KIND}, build_payload=build_payload))
+    register_kind("ivr", KindSpec(send_kinds={PROVIDER: SEND_KIND}, build_payload=build_payload,
+                                  retries_by_itself=lambda campaign: retry_policy(campaign).attempts > 0))
     # 57 (concurrent call limit) and 9 (rate limit) refuse the call: wait and place the same call again.
     register_sender(Sender(kind=SEND_KIND, provider=PROVIDER, send=send_call, rate=lambda config: CALL_RATE,
                            capacity=capacity, throttle_codes=oca.THROTTLE_CODES))

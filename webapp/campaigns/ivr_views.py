@@ -12,7 +12,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from webapp.campaigns import audio, bp, ivr
+from webapp.campaigns import audio, bp, ivr, service
 from webapp.campaigns.audience import resolve
 from webapp.campaigns.compose import list_ids_from
 from webapp.campaigns.service import CampaignError
@@ -20,6 +20,7 @@ from webapp.campaigns.views import PER_PAGE, _campaign, _sample_contact
 from webapp.contacts.service import all_lists
 from webapp.csv_export import csv_download
 from webapp.dispatch import states
+from webapp.live import render_live
 from webapp.models import AudioFile
 from webapp.params import page_number
 
@@ -143,10 +144,9 @@ def ivr_calls(campaign_id):
     page = page_number(request.args)
     rows, has_next = ivr.calls(campaign, state, page, PER_PAGE)
     context = {"campaign": campaign, "calls": rows, "has_next": has_next, "page": page, "state_filter": state,
-               "all_states": states.ALL}
-    if request.htmx and request.htmx.target == "ivr-calls":
-        return render_template("campaigns/_ivr_calls.html", **context)
-    return render_template("campaigns/ivr_calls.html", **context)
+               "all_states": states.ALL, "retried": ivr.retried_ids(rows)}
+    return render_live("campaigns/ivr_calls.html", "campaigns/_ivr_calls.html", service.may_change(campaign),
+                       **context)
 
 
 @bp.route("/<int:campaign_id>/calls.csv")

@@ -34,6 +34,8 @@ class KindSpec:
     build_payload: Callable
     # (campaign, total segments or calls) -> estimated cost or None
     estimate: Callable = lambda campaign, units: None
+    # campaign -> whether it sends a new attempt by itself when one ends unanswered (IVR retry policy)
+    retries_by_itself: Callable = lambda campaign: False
 
 
 KINDS: dict[str, KindSpec] = {}
@@ -173,27 +175,43 @@ def retry(campaign, which="failed", now=None):
 
 # --- progress -------------------------------------------------------------------------------------------------
 
+def latest_attempts(campaign_id):
+    """Each recipient's latest attempt: the campaign's sends no retry was made of. A recipient counts once,
+    whatever number of attempts it took, so retries never move progress backwards."""
+    retried = Send.select(Send.retry_of).where((Send.campaign_id == campaign_id) & Send.retry_of.is_null(False))
+    return Send.select().where((Send.campaign_id == campaign_id) & Send.id.not_in(retried))
+
+
 def counts(campaign_id):
-    rows = (Send.select(Send.state, fn.COUNT(Send.id).alias("n"))
-            .where(Send.campaign_id == campaign_id).group_by(Send.state).tuples())
+    """Recipients by the state of their latest attempt."""
+    rows = (latest_attempts(campaign_id).select(Send.state, fn.COUNT(Send.id).alias("n"))
+            .group_by(Send.state).tuples())
     result = dict.fromkeys(states.ALL, 0)
     result.update(dict(rows))
     return result
 
 
 def progress(campaign):
+    """Progress by recipient. A recipient is processed once its latest attempt left the queue; when the
+    campaign calls unanswered numbers again by itself, only once that attempt is final (a call still ringing
+    may yet need a retry). A busy or unanswered attempt that was retried is no failure: its retry stands."""
     by_state = counts(campaign.id)
     total = sum(by_state.values())
     done = sum(by_state[s] for s in states.FINAL)
+    waiting = by_state[states.QUEUED] + by_state[states.SENDING]
+    processed = done if KINDS[campaign.kind].retries_by_itself(campaign) else total - waiting
     reached = by_state[states.DELIVERED] + by_state[states.FAILED] + by_state[states.UNDELIVERABLE]
-    attempts = Send.select().where((Send.campaign_id == campaign.id) & Send.retry_of.is_null(False)).count()
+    retry_pending = (latest_attempts(campaign.id)
+                     .where(Send.retry_of.is_null(False) & Send.state.in_([states.QUEUED, states.SENDING])))
     return {
         "by_state": by_state,
         "total": total,
-        "retries": attempts,
-        "processed": total - by_state[states.QUEUED] - by_state[states.SENDING],
+        "retries": Send.select().where((Send.campaign_id == campaign.id) & Send.retry_of.is_null(False)).count(),
+        "retry_pending": retry_pending.count(),
+        "next_retry_at": retry_pending.select(fn.MIN(Send.not_before)).scalar(),
+        "processed": processed,
         "done": done,
-        "percent": round(100 * (total - by_state[states.QUEUED] - by_state[states.SENDING]) / total) if total else 0,
+        "percent": round(100 * processed / total) if total else 0,
         "delivery_rate": round(100 * by_state[states.DELIVERED] / reached, 1) if reached else None,
         "cost": Send.select(fn.SUM(Send.price)).where(Send.campaign_id == campaign.id).scalar(),
         # Unknown sends whose callback named their number and so gave them their provider id back.
@@ -201,14 +219,24 @@ def progress(campaign):
     }
 
 
+def may_change(campaign):
+    """Whether anything on the campaign's page can still move without an operator acting: it runs or waits
+    for its start, or a provider still owes an answer about a send (a paused campaign's calls in progress)."""
+    if campaign.status in ("running", "scheduled"):
+        return True
+    return (Send.select().where((Send.campaign_id == campaign.id)
+                                & Send.state.in_([states.SENDING, states.SUBMITTED])).exists())
+
+
 def failure_reasons(campaign_id, limit=20):
-    """Failures grouped by what they mean (webapp.reasons), most frequent first; each row keeps the raw code
-    and the provider's own texts beside the human words."""
+    """Recipients' failures (latest attempts: a retried busy call is no failure) grouped by what they mean
+    (webapp.reasons), most frequent first; each row keeps the raw code and the provider's own texts beside the
+    human words."""
     from webapp.reasons import reason_for
 
-    rows = (Send.select(Send.provider, Send.kind, Send.error_code, Send.error_text, fn.COUNT(Send.id).alias("n"))
-            .where((Send.campaign_id == campaign_id)
-                   & Send.state.in_([states.FAILED, states.UNDELIVERABLE, states.UNKNOWN]))
+    rows = (latest_attempts(campaign_id)
+            .select(Send.provider, Send.kind, Send.error_code, Send.error_text, fn.COUNT(Send.id).alias("n"))
+            .where(Send.state.in_([states.FAILED, states.UNDELIVERABLE, states.UNKNOWN]))
             .group_by(Send.provider, Send.kind, Send.error_code, Send.error_text).dicts())
     groups = {}
     for row in rows:

@@ -11,8 +11,9 @@ from webapp.campaigns.service import CampaignError
 from webapp.contacts.service import all_lists
 from webapp.csv_export import csv_download
 from webapp.dispatch import states
+from webapp.live import render_live
 from webapp.models import Campaign, Contact, Send
-from webapp.params import page_number
+from webapp.params import one_page, page_number
 from webapp.phones import display
 
 PER_PAGE = 50
@@ -35,10 +36,10 @@ def _campaign(campaign_id):
 def index():
     page = page_number(request.args)
     query = Campaign.select().order_by(Campaign.id.desc())
-    campaigns = list(query.paginate(page, PER_PAGE + 1))
-    progress = {c.id: service.progress(c) for c in campaigns[:PER_PAGE]}
-    return render_template("campaigns/index.html", campaigns=campaigns[:PER_PAGE], progress=progress, page=page,
-                           has_next=len(campaigns) > PER_PAGE)
+    campaigns, has_next = one_page(query, page, PER_PAGE)
+    progress = {c.id: service.progress(c) for c in campaigns}
+    return render_template("campaigns/index.html", campaigns=campaigns, progress=progress, page=page,
+                           has_next=has_next)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -115,13 +116,9 @@ def test_send_status(send_id):
 @bp.route("/<int:campaign_id>")
 def detail(campaign_id):
     campaign = _campaign(campaign_id)
-    target = request.htmx.target if request.htmx else None
-    if target == "campaign-progress":
-        return render_template("campaigns/_progress.html", **_progress_context(campaign))
-    recipients = _recipients(campaign)
-    if target == "recipients":
-        return render_template("campaigns/_recipients.html", campaign=campaign, **recipients)
-    return render_template("campaigns/detail.html", **_progress_context(campaign), **recipients)
+    context = _progress_context(campaign)
+    return render_live("campaigns/detail.html", "campaigns/_live.html", context.pop("live"), **context,
+                       **_recipients(campaign))
 
 
 def _progress_context(campaign):
@@ -130,20 +127,23 @@ def _progress_context(campaign):
         "progress": service.progress(campaign),
         "reasons": service.failure_reasons(campaign.id),
         "next_window": service.next_window_opening(campaign) if campaign.status == "running" else None,
-        "live": campaign.status in ("running", "scheduled") or service.counts(campaign.id)[states.SUBMITTED] > 0,
+        "live": service.may_change(campaign),
     }
 
 
 def _recipients(campaign):
     state = request.args.get("state", "")
     page = page_number(request.args)
-    query = Send.select().where(Send.campaign_id == campaign.id)
+    # One row per recipient: its latest attempt, with the attempt before it when it is a retry.
+    query = service.latest_attempts(campaign.id)
     if state in states.ALL:
         query = query.where(Send.state == state)
-    rows = list(query.order_by(Send.id).paginate(page, PER_PAGE + 1))
-    contacts = {c.id: c for c in Contact.select().where(Contact.id.in_([r.contact_id for r in rows if r.contact_id]))}
-    return {"sends": rows[:PER_PAGE], "has_next": len(rows) > PER_PAGE, "page": page, "state_filter": state,
-            "contacts": contacts, "all_states": states.ALL}
+    # By contact: a retry keeps its recipient's place in the list while the page refreshes.
+    sends, has_next = one_page(query.order_by(Send.contact_id, Send.id), page, PER_PAGE)
+    contacts = {c.id: c for c in Contact.select().where(Contact.id.in_([r.contact_id for r in sends if r.contact_id]))}
+    earlier = {p.id: p for p in Send.select().where(Send.id.in_([r.retry_of for r in sends if r.retry_of]))}
+    return {"sends": sends, "has_next": has_next, "page": page, "state_filter": state,
+            "contacts": contacts, "earlier": earlier, "all_states": states.ALL}
 
 
 @bp.route("/<int:campaign_id>/<any(pause, resume, cancel):action>", methods=["POST"])

@@ -1,14 +1,16 @@
 from datetime import timedelta
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint
 from peewee import fn
 
 from webapp.dashboard import feed
 from webapp.dispatch import states
+from webapp.live import render_live
 from webapp.models import Campaign, ProviderStatus, Send, utcnow
 
 bp = Blueprint("dashboard", __name__)
 
+FAST_POLL, SLOW_POLL = "3s", "30s"
 KIND_LABELS = {"sms": "SMS", "ivr": "Robocalls", "c2c": "Click-to-call", "otp": "OTP"}
 
 
@@ -37,6 +39,8 @@ def index():
 
     data = live_status()
     data["progress"] = {c.id: service.progress(c) for c in data["campaigns"]}
-    if request.htmx:
-        return render_template("dashboard/_panels.html", **data)
-    return render_template("dashboard/index.html", **data)
+    # The dashboard is never final: callbacks, OTPs and calls arrive at any time, so it keeps polling; quickly
+    # while a campaign sends (its progress moves every second), slowly otherwise (only the counts and the feed).
+    sending = any(c.status in ("running", "scheduled") for c in data["campaigns"])
+    return render_live("dashboard/index.html", "dashboard/_panels.html", True,
+                       poll_every=FAST_POLL if sending else SLOW_POLL, **data)

@@ -133,9 +133,12 @@ def apply_update(provider, update):
         if not fields:
             return "ignored"
         fields[Send.updated_at] = utcnow()
-        if Send.update(fields).where((Send.id == send.id) & (Send.updated_at == send.updated_at)).execute():
-            _run_hooks(Send.get_by_id(send.id), update)
-            return "applied"
+        # One transaction with the hooks: a call that ended unanswered and the retry it gets appear together,
+        # so no page ever counts that recipient as finished in between.
+        with db.atomic():
+            if Send.update(fields).where((Send.id == send.id) & (Send.updated_at == send.updated_at)).execute():
+                _run_hooks(Send.get_by_id(send.id), update)
+                return "applied"
     raise RuntimeError(f"send {update.reference} kept changing while applying an update")
 
 

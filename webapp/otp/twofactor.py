@@ -11,6 +11,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 
 from webapp.auth import known_browsers, sessions, throttle
 from webapp.auth.service import audit, complete_login
+from webapp.live import render_live
 from webapp.models import LoginAttempt, OtpAttempt, OtpRequest, User, utcnow
 from webapp.otp import login_bp, service
 from webapp.otp.service import OtpError
@@ -129,8 +130,8 @@ def _masked(phone):
 def _page(user, otp, error=None, status=200):
     context = {"otp": otp, "progress": service.progress(otp), "error": error, "phone": _masked(user.phone),
                "status_url": url_for("twofactor.verify"), "advice": service.SIGNAL_ADVICE, "masked": True}
-    if request.htmx and request.method == "GET":
-        return render_template("otp/_status.html", **context)
+    if request.method == "GET" and status == 200:
+        return render_live("otp/login_verify.html", "otp/_status.html", context["progress"].live, **context)
     return render_template("otp/login_verify.html", **context), status
 
 

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from webapp.auth.decorators import role_required
 from webapp.auth.passwords import verify_password
+from webapp.live import render_live
 from webapp.models import Contact, OtpAttempt, OtpRequest
 from webapp.otp import bp, service, twofactor
 from webapp.otp.service import OtpError
@@ -18,11 +19,6 @@ from webapp.params import id_value
 @role_required("agent")
 def _staff_only():
     return None
-
-
-def _fragment():
-    # A history-restore request (back button with no cached page) needs the whole page.
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 def _addr():
@@ -92,9 +88,7 @@ def _panel_context(otp, error=None):
 def detail(otp_id):
     otp = _otp_or_404(otp_id)
     context = _panel_context(otp)
-    if _fragment():
-        return render_template("otp/_status.html", **context)
-    return render_template("otp/detail.html", **context)
+    return render_live("otp/detail.html", "otp/_panel.html", context["progress"].live, **context)
 
 
 def _after_action(otp, error=None):
