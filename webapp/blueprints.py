@@ -1,4 +1,5 @@
 """Every blueprint, and the navigation entries they provide (shown only for areas that exist)."""
+from webapp.api import init_app as api_init
 from webapp.auth import admin_bp
 from webapp.auth import bp as auth_bp
 from webapp.callbacks import bp as callbacks_bp
@@ -18,7 +19,7 @@ from webapp.settings import bp as settings_bp
 BLUEPRINTS = [auth_bp, admin_bp, dashboard_bp, settings_bp, callbacks_bp, contacts_bp, campaigns_bp, inbox_bp, calls_bp,
               otp_bp, twofactor_bp]
 # Per-area setup run once per app: scheduled jobs, dispatcher senders and filters, timeline sources.
-AREA_INITS = [campaigns_init, ivr_init, calls_init, otp_init]
+AREA_INITS = [campaigns_init, ivr_init, calls_init, otp_init, api_init]
 
 # (label, endpoint, minimum role); an entry whose endpoint is not registered is left out of the menu.
 NAVIGATION = [

@@ -39,12 +39,13 @@ ENV_NAMES = [
     "TRUSTED_PROXIES", "LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS", "LOGIN_ACCOUNT_CEILING", "LOGIN_SLOW_SECONDS",
     "OTP_MIN_INTERVAL_SECONDS", "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS",
     "BRAKE_WINDOW", "BRAKE_FAILURE_RATE", "UNKNOWN_ADOPT_HOURS", "CALLBACK_APPLY", "CALLBACK_MAX_BYTES",
-    "IMPORT_MAX_COLUMNS", "PHONE_COUNTRIES",
+    "IMPORT_MAX_COLUMNS", "PHONE_COUNTRIES", "API_RATE_LIMIT",
 ]
 INT_NAMES = {"OCA_MAX_CONCURRENT_CALLS", "UPLOAD_MAX_MB", "IMPORT_MAX_MB", "TRUSTED_PROXIES", "LOGIN_MAX_FAILURES",
              "LOGIN_WINDOW_SECONDS", "LOGIN_ACCOUNT_CEILING", "LOGIN_SLOW_SECONDS", "OTP_MIN_INTERVAL_SECONDS",
              "OTP_MAX_PER_NUMBER", "OTP_MAX_PER_USER", "OTP_MAX_PER_ADDRESS", "OTP_WINDOW_SECONDS", "BRAKE_WINDOW",
-             "UNKNOWN_ADOPT_HOURS", "CALLBACK_MAX_BYTES", "IMPORT_MAX_COLUMNS"}
+             "UNKNOWN_ADOPT_HOURS", "CALLBACK_MAX_BYTES", "IMPORT_MAX_COLUMNS",
+             "API_RATE_LIMIT"}
 FLOAT_NAMES = {"SMS_RATE_PER_SECOND", "BRAKE_FAILURE_RATE"}
 BOOL_NAMES = {"SANDBOX"}
 
@@ -64,6 +65,8 @@ def defaults(instance_path):
         # Safety brake: a campaign pauses when more than this share of its last BRAKE_WINDOW outcomes failed.
         "BRAKE_WINDOW": 20,
         "BRAKE_FAILURE_RATE": 0.5,
+        # Requests per minute one API token may make (counted in the database, across every process).
+        "API_RATE_LIMIT": 120,
         # An `unknown` send adopts a callback naming its number only if its request started this many hours
         # before the callback came (a DLR for a pending SMS can come a day late; wider makes ties likelier).
         "UNKNOWN_ADOPT_HOURS": 24,

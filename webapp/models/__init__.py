@@ -61,3 +61,8 @@ from webapp.models.security import RateCounter, UserSession  # noqa: E402
 
 ALL_MODELS += [UserSession, RateCounter]
 __all__ += ["RateCounter", "UserSession"]
+
+from webapp.models.api import ApiIdempotency, ApiToken  # noqa: E402
+
+ALL_MODELS += [ApiToken, ApiIdempotency]
+__all__ += ["ApiIdempotency", "ApiToken"]

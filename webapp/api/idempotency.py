@@ -1,0 +1,76 @@
+"""Idempotency-Key on POSTs that send or create: a retried request gets the stored answer, never a second send.
+
+The key is claimed by inserting its row before the work starts (the unique index settles a race between two
+retries arriving together: the loser answers 409 while the first is still being handled). The answer is
+stored with the row; the same key with another method, path or body is a 409 too. A request that failed
+with a server error leaves no row, so it can be retried with the same key.
+"""
+import hashlib
+
+from flask import Response, request
+from peewee import IntegrityError
+
+from webapp.api.errors import ApiError
+from webapp.extensions import db
+from webapp.models import ApiIdempotency
+
+HEADER = "Idempotency-Key"
+MAX_KEY = 200
+
+
+def _request_hash():
+    digest = hashlib.sha256()
+    for part in (request.method.encode(), request.path.encode(), request.get_data(cache=True)):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def _key():
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_KEY or not key.isascii() or not key.isprintable():
+        raise ApiError(400, "bad_idempotency_key", f"{HEADER} is 1 to {MAX_KEY} printable ASCII characters.",
+                       {HEADER: "Invalid key."})
+    return key
+
+
+def _replay(row, request_hash):
+    if row.request_hash != request_hash:
+        raise ApiError(409, "idempotency_key_reused",
+                       f"This {HEADER} was already used with another request. Use a new key for a new request.")
+    if row.status == 0:
+        raise ApiError(409, "idempotency_key_in_use", "A request with this key is still being handled; retry later.")
+    return Response(row.body, status=row.status, mimetype="application/json", headers={"Idempotent-Replayed": "true"})
+
+
+def answer(user_id, run):
+    """Run ``run()`` (which returns a Response) at most once per (user, key); replay its answer after that."""
+    key = _key()
+    if key is None:
+        return run()
+    request_hash = _request_hash()
+    existing = ApiIdempotency.get_or_none((ApiIdempotency.user_id == user_id) & (ApiIdempotency.key == key))
+    if existing is not None:
+        return _replay(existing, request_hash)
+    try:
+        with db.atomic():
+            row = ApiIdempotency.create(user_id=user_id, key=key, request_hash=request_hash, status=0)
+    except IntegrityError:
+        existing = ApiIdempotency.get((ApiIdempotency.user_id == user_id) & (ApiIdempotency.key == key))
+        return _replay(existing, request_hash)
+    try:
+        response = run()
+    except ApiError as exc:
+        response = exc.response()
+    except BaseException:
+        row.delete_instance()
+        raise
+    if response.status_code >= 500:
+        row.delete_instance()
+        return response
+    ApiIdempotency.update(status=response.status_code, body=response.get_data(as_text=True)).where(
+        ApiIdempotency.id == row.id).execute()
+    return response
