@@ -80,7 +80,8 @@ def test_navigation_lists_existing_areas_only(client, auth):
 def test_every_route_but_login_static_and_webhooks_requires_a_session(app, client):
     import re
 
-    public = {"auth.login", "static", "twofactor.verify", "twofactor.resend_code"}
+    # The API's description is public like any API reference; its operations need a token (401, not a redirect).
+    public = {"auth.login", "static", "twofactor.verify", "twofactor.resend_code", "api.openapi", "api.docs"}
     checked = 0
     for rule in app.url_map.iter_rules():
         if rule.endpoint in public or rule.endpoint.startswith("callbacks."):
@@ -89,6 +90,10 @@ def test_every_route_but_login_static_and_webhooks_requires_a_session(app, clien
         path = re.sub(r"<(?:\w+:)?(\w+)>", "1", path)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             response = client.open(path, method=method)
+            if rule.endpoint.startswith("api."):
+                assert response.status_code == 401, f"{method} {path} answered {response.status_code}"
+                checked += 1
+                continue
             # 400: an anonymous POST fails the CSRF check even before the login check.
             assert response.status_code in (302, 400), f"{method} {path} answered {response.status_code}"
             if response.status_code == 302:
