@@ -189,7 +189,8 @@ def test_quiet_hours_pause_and_resume(users, app, utc_hour, sends):
         assert Campaign.get_by_id(campaign.id).in_window is (utc_hour == 1)
         drain(app)
         state = Send.get(Send.campaign_id == campaign.id).state
-        assert (state == "submitted") is (utc_hour == 1)
+        # The simulator's DLR may already have landed (its timer runs on its own): sent is sent.
+        assert (state in ("submitted", "delivered")) is (utc_hour == 1)
         if not sends or utc_hour != 1:
             assert service.next_window_opening(Campaign.get_by_id(campaign.id), frozen) is not None
 
