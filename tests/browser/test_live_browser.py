@@ -176,6 +176,10 @@ def test_refresh_keeps_the_recipients_page_and_filter_shown(page, app, users):
     sign_in(page, "supervisor@example.com", PASSWORD)
     page.goto(f"/campaigns/{campaign.id}")
     _mark_document(page)
+    page.locator("#recipients .pagination").scroll_into_view_if_needed()
+    scrolled = page.evaluate("window.scrollY")
+    assert scrolled > 0 and _polls_after(page, f"/campaigns/{campaign.id}", 5) >= 2
+    assert page.evaluate("window.scrollY") == scrolled  # refreshes morph in place: the page does not jump
     page.locator("#recipients").get_by_role("link", name="Next →").click()
     page.locator("#recipients .pagination").get_by_text("Page 2").wait_for()
     assert page.locator("#recipients tbody tr").count() == 1
