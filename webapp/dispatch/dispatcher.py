@@ -25,7 +25,7 @@ from webapp.dispatch.registry import SENDERS, SkipSend
 from webapp.dispatch.updates import apply_outcome, requeue_or_fail, settle_failure, skip
 from webapp.extensions import db
 from webapp.models import Send
-from webapp.outage import is_outage, retry
+from webapp.outage import is_outage, noticing, retry
 from webapp.providers.base import ProviderError, current_send_id, requests_made
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class Dispatcher:
         """Claim and start as many sends as rates and capacity allow; True when anything was started."""
         started = 0
         # Sender callbacks (rate, capacity) may read the app's config, whoever calls this.
-        with self.app.app_context(), db.connection_context():
+        with self.app.app_context(), db.connection_context(), noticing():
             # One read finds the kinds with due sends; only those pay for capacity checks and a claim
             # (a write transaction), which would otherwise compete with the sends' own writes.
             if self.stranded:

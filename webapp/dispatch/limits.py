@@ -25,6 +25,9 @@ from webapp.extensions import db
 from webapp.models import utcnow
 
 COLUMNS = "next_at, second_at, second_count"
+# A request counted this close to the end of a second would start in the next one (the commit and the
+# connection take a few ms): it is counted in, and waits for, the next second instead.
+BOUNDARY_SECONDS = 0.02
 
 
 def rate_key(provider):
@@ -78,8 +81,9 @@ def depart(name, rate, during=None):
     per_second = max(1, math.floor(rate))
     with db.atomic():
         now, next_at, second_at, second_count = _locked_row(name)
-        if math.floor(now) > second_at:
-            second_at, second_count = math.floor(now), 0
+        current = math.floor(now + BOUNDARY_SECONDS)
+        if current > second_at:
+            second_at, second_count = current, 0
         if second_count >= per_second:
             second_at, second_count = second_at + 1, 0
         _set(name, next_at, second_at, second_count + 1)
