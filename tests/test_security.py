@@ -117,7 +117,8 @@ LIST_PAGES = ["/contacts/", "/contacts/do-not-contact", "/calls/", "/campaigns/"
 
 
 HOSTILE_QUERIES = [f"page={HUGE_PAGE}", "page=-5", "page=%D9%A3", "page=1e9", "agent=" + HUGE_PAGE, "page=%00",
-                   "q=%00", "contact=%00", "state=%00"]
+                   "q=%00", "contact=%00", "state=%00", "list=" + HUGE_PAGE, "contact_id=" + HUGE_PAGE,
+                   "from=0001-01-01&to=9999-12-31", "from=9999-99-99"]
 
 
 @pytest.mark.parametrize("path", LIST_PAGES)
