@@ -122,7 +122,8 @@ LIST_PAGES = ["/contacts/", "/contacts/do-not-contact", "/calls/", "/campaigns/"
 
 
 HOSTILE_QUERIES = [f"page={HUGE_PAGE}", "page=-5", "page=%D9%A3", "page=1e9", "agent=" + HUGE_PAGE, "page=%00",
-                   "q=%00", "contact=%00", "state=%00"]
+                   "q=%00", "contact=%00", "state=%00", "list=" + HUGE_PAGE, "contact_id=" + HUGE_PAGE,
+                   "from=0001-01-01&to=9999-12-31", "from=9999-99-99"]
 
 
 @pytest.mark.parametrize("path", LIST_PAGES)
@@ -387,3 +388,13 @@ def test_sign_in_with_an_over_long_email_is_a_failed_try(client, users):
     response = client.post("/login", data={"email": "a" * 300 + "@example.com", "password": "x" * 300,
                                            "csrf_token": token})
     assert response.status_code == 401
+
+
+def test_nul_in_a_csv_file_name_is_dropped(client, auth):
+    from webapp.models import ImportJob
+
+    auth.login("admin")
+    response = auth.post("/contacts/import", content_type="multipart/form-data",
+                         data={"file": (io.BytesIO(b"name,phone\nAnn,+6281234567890\n"), "con\x00tacts\x1b.csv")})
+    assert response.status_code < 500
+    assert [job.filename for job in ImportJob.select()] == ["contacts.csv"]

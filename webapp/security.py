@@ -100,6 +100,7 @@ def init_app(app):
                 abort(400)
             if _longest(request.form) > MAX_FIELD_CHARS:
                 return _error(400, "Too long", TOO_LONG_MESSAGE)
+            _clean_file_names(request.files)
         return None
 
     @app.before_request
@@ -148,6 +149,14 @@ def init_app(app):
         (500, "Something went wrong", "The error has been logged. Try again, or contact an administrator."),
     ):
         app.register_error_handler(status, _handler(status, title, message))
+
+
+def _clean_file_names(files):
+    """An upload's name is only a label (each upload is stored under a name of our own): control and other
+    unprintable characters are dropped, so a NUL in a name cannot reach a column that refuses it."""
+    for _field, storage in files.items(multi=True):
+        if storage.filename:
+            storage.filename = "".join(ch for ch in storage.filename if ch.isprintable())
 
 
 def _longest(multidict):
