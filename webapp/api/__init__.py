@@ -5,7 +5,7 @@ API requests carry no session and no CSRF token: a bearer token is the only cred
 browser's cookies can never drive the API (and a token can never open a page).
 """
 from flask import Blueprint, g, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
 
 from webapp.api.errors import ApiError, error_response
 
@@ -60,7 +60,7 @@ def _json_http_error(exc):
 
 
 def _api_or(original):
-    """Errors raised before any view (an unknown /api URL, a wrong method) answer JSON under /api."""
+    """An error under /api answers JSON, wherever it was raised (routing, a before_request guard, a view)."""
 
     def handle(exc):
         if request.path.startswith("/api/") and isinstance(exc, HTTPException):
@@ -82,9 +82,11 @@ def init_app(app):
     csrf.exempt(bp)
     security.PUBLIC_ENDPOINTS.update(PUBLIC_ENDPOINTS)
     app.before_request_funcs.setdefault(None, []).insert(0, token_gate)
-    for status in (404, 405, 413):
-        handlers = app.error_handler_spec.get(None, {}).get(status, {})
-        original = next(iter(handlers.values()), None)
+    # Code-specific app handlers (HTML error pages) are found before a blueprint's generic one, and routing
+    # errors belong to no blueprint: each is wrapped to answer JSON under /api.
+    for status in (400, 403, 404, 405, 413, 500):
+        exception = default_exceptions[status]
+        original = app.error_handler_spec.get(None, {}).get(status, {}).get(exception)
         app.register_error_handler(status, _api_or(original))
     app.register_blueprint(bp)
     app.register_blueprint(pages_bp)
