@@ -76,7 +76,7 @@ bp.register_error_handler(HTTPException, _json_http_error)
 
 def init_app(app):
     from webapp import security
-    from webapp.api import cli
+    from webapp.api import cli, webhook_events
     from webapp.extensions import csrf
 
     csrf.exempt(bp)
@@ -91,6 +91,7 @@ def init_app(app):
     app.register_blueprint(bp)
     app.register_blueprint(pages_bp)
     cli.init_app(app)
+    webhook_events.init_app(app)
 
 
 from webapp.api import (  # noqa: E402,F401  (routes register on import)
@@ -99,4 +100,5 @@ from webapp.api import (  # noqa: E402,F401  (routes register on import)
     v1_campaigns,
     v1_contacts,
     v1_messaging,
+    webhook_views,
 )
