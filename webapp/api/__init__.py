@@ -95,6 +95,7 @@ def init_app(app):
 
 
 from webapp.api import (  # noqa: E402,F401  (routes register on import)
+    call_link,
     openapi,
     token_views,
     v1_campaigns,
