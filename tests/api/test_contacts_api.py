@@ -115,3 +115,16 @@ def test_idempotent_create_answers_the_same_and_refuses_another_body(api, ctx):
     assert Contact.select().count() == 2
     assert agent.post("/api/v1/contacts", json={"phone": "+6281200000304"},
                       headers={"Idempotency-Key": "é"}).status_code == 400
+
+
+def test_idempotency_keys_are_forgotten_after_a_day(api, ctx):
+    from datetime import timedelta
+
+    from webapp.api import idempotency
+    from webapp.models import ApiIdempotency, utcnow
+
+    headers = {"Idempotency-Key": "old"}
+    assert api("agent").post("/api/v1/contacts", json={"phone": "+6281200000401"}, headers=headers).status_code == 201
+    assert idempotency.prune() == 0
+    assert idempotency.prune(utcnow() + timedelta(hours=25)) == 1
+    assert ApiIdempotency.select().count() == 0

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from flask import Flask, request
 
-from tests.api.conftest import error_of  # noqa: F401  (shared helpers live there)
 from tests.servers import ServerThread
 from webapp.api import webhook_events, webhooks
 from webapp.models import OptOut, OtpRequest, Send, WebhookDelivery, WebhookEndpoint, utcnow
@@ -158,3 +157,27 @@ def test_admin_pages_register_endpoints_and_show_deliveries(auth, app, receiver)
     assert auth.post(f"/settings/webhooks/{endpoint.id}/disable").status_code == 303
     with app.app_context():
         assert not WebhookEndpoint.get().active
+
+
+def test_a_call_placed_through_the_api_ends_with_its_recording_in_a_webhook(api, app, users, sandbox, receiver):
+    from tests.calls.helpers import PHONES, customer
+    from webapp.dispatch.dispatcher import drain
+    from webapp.models import User
+
+    sandbox.configure(SANDBOX_EVENT_DELAY=3600)
+    with app.app_context():
+        User.update(phone=PHONES["agent"]).where(User.id == users["agent"].id).execute()
+        endpoint = webhooks.create_endpoint(receiver.url, ["call.ended"])
+        webhook_events.collect()
+    call = api("agent").post("/api/v1/calls", json={"phone": customer("0000")}).get_json()
+    assert drain(app)
+    sandbox.flush()
+    ended = api("agent").get(f"/api/v1/calls/{call['id']}").get_json()
+    assert ended["status"] == "Answered" and ended["recording_url"]
+    with app.app_context():
+        webhook_events.collect()
+        assert webhooks.deliver_due() == 1
+    [got] = receiver.received
+    assert verify(endpoint.secret, got["headers"], got["body"])
+    data = json.loads(got["body"])["data"]
+    assert data["id"] == call["id"] and data["recording_url"] == ended["recording_url"]

@@ -76,8 +76,9 @@ bp.register_error_handler(HTTPException, _json_http_error)
 
 def init_app(app):
     from webapp import security
-    from webapp.api import cli, webhook_events
+    from webapp.api import cli, idempotency, webhook_events
     from webapp.extensions import csrf
+    from webapp.scheduler import register_job
 
     csrf.exempt(bp)
     security.PUBLIC_ENDPOINTS.update(PUBLIC_ENDPOINTS)
@@ -92,6 +93,7 @@ def init_app(app):
     app.register_blueprint(pages_bp)
     cli.init_app(app)
     webhook_events.init_app(app)
+    register_job("api-idempotency-prune", lambda _app: idempotency.prune(), seconds=3600)
 
 
 from webapp.api import (  # noqa: E402,F401  (routes register on import)
