@@ -128,3 +128,9 @@ def test_idempotency_keys_are_forgotten_after_a_day(api, ctx):
     assert idempotency.prune() == 0
     assert idempotency.prune(utcnow() + timedelta(hours=25)) == 1
     assert ApiIdempotency.select().count() == 0
+
+
+def test_a_body_over_the_upload_limit_is_413_json(api, app):
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    response = api("agent").post("/api/v1/contacts", json={"phone": "+6281200000501", "name": "x" * 2000})
+    assert response.status_code == 413 and error_of(response)["code"] == "request_entity_too_large"
