@@ -181,3 +181,15 @@ def test_a_call_placed_through_the_api_ends_with_its_recording_in_a_webhook(api,
     assert verify(endpoint.secret, got["headers"], got["body"])
     data = json.loads(got["body"])["data"]
     assert data["id"] == call["id"] and data["recording_url"] == ended["recording_url"]
+
+
+def test_a_webhook_that_cannot_be_recorded_never_breaks_the_send(app, ctx, api, receiver, monkeypatch, caplog):
+    app.config["OTP_MIN_INTERVAL_SECONDS"] = 0
+    webhooks.create_endpoint(receiver.url, ["send.final"])
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(webhooks, "record", broken)
+    assert api("agent").post("/api/v1/otp", json={"phone": "+6281200000042"}).status_code == 201
+    assert Send.get().state == "failed" and "send.final webhook event was not recorded" in caplog.text

@@ -6,6 +6,7 @@ with no webhooks pays nothing per send). The rest are few and are collected by a
 rows changed since its last run (with an overlap, since a transaction may commit a little after the time it
 wrote); the delivery's unique event key makes an event scanned twice a no-op.
 """
+import logging
 import time
 from datetime import timedelta
 
@@ -22,6 +23,7 @@ from webapp.models import (
     utcnow,
 )
 
+log = logging.getLogger(__name__)
 SUBSCRIPTION_CACHE_SECONDS = 10
 OVERLAP = timedelta(seconds=60)
 # OTP codes and click-to-calls live minutes, not days: bounds the scans to their created_at index.
@@ -50,9 +52,15 @@ def send_data(send):
 
 
 def on_send_update(send, _update):
-    """The dispatcher's hook, for every send kind."""
-    if send.state in states.FINAL and _listening("send.final"):
-        webhooks.record("send.final", f"send:{send.id}", send_data(send))
+    """The dispatcher's hook, for every send kind. A failure here is logged, never raised into the send's
+    own processing: a webhook must not cost a send its state."""
+    if send.state not in states.FINAL:
+        return
+    try:
+        if _listening("send.final"):
+            webhooks.record("send.final", f"send:{send.id}", send_data(send))
+    except Exception:
+        log.exception("send %s: its send.final webhook event was not recorded", send.id)
 
 
 # --- the collector -------------------------------------------------------------------------------------------

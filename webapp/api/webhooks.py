@@ -20,7 +20,7 @@ import requests
 from webapp.models import WebhookDelivery, WebhookEndpoint, utcnow
 
 EVENTS = {
-    "send.final": "A send (SMS, OTP, robocall, click-to-call) reached its final state",
+    "send.final": "A send (SMS, OTP, robocall, click-to-call) was delivered, failed or undeliverable",
     "campaign.finished": "A campaign has no send left to make",
     "campaign.paused": "A campaign was paused (by someone, or by the safety brake with its reason)",
     "call.ended": "A click-to-call ended, with its outcome and recording",
