@@ -1,6 +1,6 @@
 """Schemathesis against /api/openapi.json: every operation, a few generated requests each (valid and
-invalid), as an admin whose token may call everything. No answer may be a 5xx, and every answer's status,
-content type and body must be the ones the document declares."""
+invalid), with an admin's token and with an agent's. No answer may be a 5xx, and every answer's status,
+content type, headers and body must be the ones the document declares."""
 import time
 
 import pytest
@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -19,7 +20,8 @@ from tests.campaigns.helpers import make_list, sms_campaign
 from webapp.models import Call, Campaign, Contact, ContactList, OtpRequest, User
 from webapp.otp import service as otp_service
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
+          response_schema_conformance]
 EXAMPLES_PER_OPERATION = 15
 # The whole run stays far inside the suite's budget even on a loaded two-core machine.
 BUDGET_SECONDS = 100
@@ -40,24 +42,27 @@ def fuzzing(app, users, api_tokens):
                     customer_number=customer("0000"), idempotency_key=new_key(), state="ended")
         assert {Contact.get_by_id(1).id, Campaign.get_by_id(1).id, OtpRequest.get_by_id(1).id,
                 Call.get_by_id(1).id, ContactList.get_by_id(1).id} == {1}
-    return {"Authorization": f"Bearer {api_tokens['admin']}"}
+    return api_tokens
 
 
-def test_schemathesis_finds_nothing(app, fuzzing):
+# The admin may call everything; an agent's token meets the role refusals (403), which must conform too.
+@pytest.mark.parametrize(("role", "examples"), [("admin", EXAMPLES_PER_OPERATION), ("agent", 4)])
+def test_schemathesis_finds_nothing(app, fuzzing, role, examples):
+    headers = {"Authorization": f"Bearer {fuzzing[role]}"}
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
     started = time.monotonic()
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 17
     for operation in operations:
 
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, derandomize=True,
+        @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy(), existing=st.booleans())
         def run(case, existing):
             if existing and case.path_parameters:
                 # Half the requests name the objects the fixture made, past "not found".
                 case.path_parameters = dict.fromkeys(case.path_parameters, 1)
-            case.call_and_validate(headers=fuzzing, checks=CHECKS)
+            case.call_and_validate(headers=headers, checks=CHECKS)
 
         run()
     assert time.monotonic() - started < BUDGET_SECONDS

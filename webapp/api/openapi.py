@@ -30,6 +30,11 @@ ERROR_TEXT = {
     422: "Refused: `fields` names what to fix",
     429: "Rate limit of the token (or of OTP sends): see Retry-After",
 }
+ERROR_HEADERS = {
+    401: {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "Seconds to wait (token limit)", "schema": {"type": "string",
+                                                                                     "pattern": "^[0-9]+$"}}},
+}
 DESCRIPTION = """Bearer tokens (Settings > API tokens, or `flask api-token create --user EMAIL`) act with
 their user's role. Errors are `{"error": {"code", "message", "fields"}}`. Lists page with `limit` and the
 opaque `next_cursor`. POSTs that send or create accept an `Idempotency-Key` header: the same key with the same
@@ -56,9 +61,15 @@ def _operation(op):
     else:
         responses[str(op.status)] = {"description": "OK" if op.status == 200 else "Created",
                                      "content": {"application/json": {"schema": op.response}}}
+    if op.idempotent:
+        responses[str(op.status)]["headers"] = {"Idempotent-Replayed": {
+            "description": "Present on an answer replayed for a repeated Idempotency-Key",
+            "schema": {"type": "string", "enum": ["true"]}}}
     for status in op.errors:
         responses[str(status)] = {"description": ERROR_TEXT[status],
                                   "content": {"application/json": {"schema": schemas.Error}}}
+        if status in ERROR_HEADERS:
+            responses[str(status)]["headers"] = ERROR_HEADERS[status]
     spec = {"summary": op.summary, "tags": [op.tag], "operationId": op.endpoint.split(".", 1)[1],
             "parameters": params, "responses": responses,
             "description": f"Role: {op.role} or above." + (f" {op.description}" if op.description else "")}
