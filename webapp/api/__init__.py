@@ -4,7 +4,7 @@ API tokens in Settings, outgoing webhooks, and the click-to-call link other tool
 API requests carry no session and no CSRF token: a bearer token is the only credential they accept, so a
 browser's cookies can never drive the API (and a token can never open a page).
 """
-from flask import Blueprint, g, request
+from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from webapp.api.errors import ApiError, error_response
@@ -41,9 +41,6 @@ def token_gate():
     row, user = found
     # flask-login reads the request's user from g._login_user first: the token's user, never a cookie's.
     g._login_user = user
-    g.api_token = row
-    from flask import current_app
-
     limit = ratelimit.Limit("api token", ratelimit.key("api", row.id), current_app.config["API_RATE_LIMIT"],
                             RATE_WINDOW_SECONDS)
     try:
