@@ -193,3 +193,25 @@ def test_a_webhook_that_cannot_be_recorded_never_breaks_the_send(app, ctx, api, 
     monkeypatch.setattr(webhooks, "record", broken)
     assert api("agent").post("/api/v1/otp", json={"phone": "+6281200000042"}).status_code == 201
     assert Send.get().state == "failed" and "send.final webhook event was not recorded" in caplog.text
+
+
+def test_every_payload_matches_the_documents_webhooks(app, ctx, client, receiver):
+    """What receivers get is what /api/openapi.json's `webhooks` promises, envelope and data."""
+    import jsonschema_rs
+
+    from webapp.models import InboxMessage
+
+    doc = client.get("/api/openapi.json").get_json()
+    webhooks.create_endpoint(receiver.url, ["contact.opted_out", "sms.inbound"])
+    webhook_events.collect()
+    OptOut.create(phone="+6281200000006", reason="STOP", source="sms")
+    InboxMessage.create(provider="masking", external_id="m1", sender="+6281200000006", text="STOP", raw="")
+    webhook_events.collect()
+    deliveries = list(WebhookDelivery.select())
+    assert {d.event for d in deliveries} == {"contact.opted_out", "sms.inbound"}
+    for delivery in deliveries:
+        pointer = f"#/webhooks/{delivery.event}/post/requestBody/content/application~1json/schema"
+        validator = jsonschema_rs.validator_for({**doc, "$ref": pointer})
+        validator.validate(json.loads(delivery.payload))
+        assert not validator.is_valid({"event": delivery.event, "occurred_at": "now", "data": {}})
+    assert set(doc["webhooks"]) == set(webhooks.EVENTS)

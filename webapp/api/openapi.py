@@ -16,6 +16,7 @@ from webapp.api import bp, schemas
 from webapp.api.errors import json_response
 from webapp.api.framework import OPERATIONS
 from webapp.api.idempotency import HEADER
+from webapp.api.webhooks import EVENT_SCHEMAS, EVENTS
 
 TITLE = "Campaign Console API"
 VERSION = "1.0.0"
@@ -88,12 +89,36 @@ def build():
                    info={"description": DESCRIPTION}, security=[{"bearer": []}])
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", schema=schemas.Error)
+    for name in {schema.__name__ for schema in EVENT_SCHEMAS.values()}:
+        if name not in spec.components.schemas:
+            spec.components.schema(name, schema=getattr(schemas, name))
     paths = {}
     for op in OPERATIONS:
         paths.setdefault(openapi_path(op.rule), {})[op.method.lower()] = _operation(op)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    document = spec.to_dict()
+    document["webhooks"] = _webhooks()
+    return document
+
+
+def _webhooks():
+    """OpenAPI 3.1's outgoing requests: one per event, the envelope around that event's data schema."""
+    signed = [{"in": "header", "name": name, "required": True, "schema": {"type": "string"}, "description": text}
+              for name, text in (("Webhook-Id", "The delivery's id, the same on every retry"),
+                                 ("Webhook-Event", "The event name"),
+                                 ("Webhook-Timestamp", "Unix seconds of this attempt"),
+                                 ("Webhook-Signature", "v1= + hex HMAC-SHA256(secret, timestamp + '.' + body)"))]
+    hooks = {}
+    for event, schema in EVENT_SCHEMAS.items():
+        envelope = {"type": "object", "required": ["event", "occurred_at", "data"], "properties": {
+            "event": {"const": event}, "occurred_at": {"type": "string", "format": "date-time"},
+            "data": {"$ref": f"#/components/schemas/{schema.__name__}"}}}
+        hooks[event] = {"post": {
+            "summary": EVENTS[event], "operationId": f"webhook_{event.replace('.', '_')}", "parameters": signed,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": envelope}}},
+            "responses": {"2XX": {"description": "Delivered; anything else is retried with backoff"}}}}
+    return hooks
 
 
 def document():

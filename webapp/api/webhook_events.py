@@ -45,12 +45,6 @@ def _listening(event):
     return listening
 
 
-def send_data(send):
-    return {"id": send.id, "kind": send.kind, "provider": send.provider, "campaign_id": send.campaign_id,
-            "contact_id": send.contact_id, "to_number": send.to_number, "state": send.state,
-            "error_code": send.error_code, "error_text": send.error_text, "final_at": send.final_at}
-
-
 def on_send_update(send, _update):
     """The dispatcher's hook, for every send kind. A failure here is logged, never raised into the send's
     own processing: a webhook must not cost a send its state."""
@@ -58,7 +52,7 @@ def on_send_update(send, _update):
         return
     try:
         if _listening("send.final"):
-            webhooks.record("send.final", f"send:{send.id}", send_data(send))
+            webhooks.record("send.final", f"send:{send.id}", send)
     except Exception:
         log.exception("send %s: its send.final webhook event was not recorded", send.id)
 
@@ -95,15 +89,12 @@ def _otps(since):
 
 def _inbox(since):
     for m in InboxMessage.select().where((InboxMessage.fetched_at > since) & InboxMessage.understood):
-        yield "sms.inbound", f"inbox:{m.id}", {"id": m.id, "provider": m.provider, "sender": m.sender,
-                                                "text": m.text, "received_at": m.received_at,
-                                                "contact_id": m.contact_id, "opted_out": m.opted_out}
+        yield "sms.inbound", f"inbox:{m.id}", m
 
 
 def _optouts(since):
     for o in OptOut.select().where(OptOut.created_at > since):
-        yield "contact.opted_out", f"optout:{o.id}", {"phone": o.phone, "reason": o.reason, "source": o.source,
-                                                      "created_at": o.created_at}
+        yield "contact.opted_out", f"optout:{o.id}", o
 
 
 SOURCES = {"campaign.finished": _campaigns, "campaign.paused": _campaigns, "call.ended": _calls,

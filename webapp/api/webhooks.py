@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from webapp.api import schemas
 from webapp.models import WebhookDelivery, WebhookEndpoint, utcnow
 
 EVENTS = {
@@ -27,6 +28,16 @@ EVENTS = {
     "otp.verified": "A one-time code was verified",
     "sms.inbound": "An SMS arrived in the masking inbox",
     "contact.opted_out": "A number went on the do-not-contact list",
+}
+# The shape of each event's `data`: the same schemas as the API's answers, also in /api/openapi.json's webhooks.
+EVENT_SCHEMAS = {
+    "send.final": schemas.SendEvent,
+    "campaign.finished": schemas.Campaign,
+    "campaign.paused": schemas.Campaign,
+    "call.ended": schemas.Call,
+    "otp.verified": schemas.Otp,
+    "sms.inbound": schemas.InboundSms,
+    "contact.opted_out": schemas.OptOutEvent,
 }
 MAX_ATTEMPTS = 8
 FIRST_RETRY = timedelta(seconds=30)
@@ -68,7 +79,8 @@ def record(event, key, data, now=None):
     """One delivery row per endpoint subscribed to ``event``; an event already recorded is not added again.
     Returns the number of subscribers."""
     now = now or utcnow()
-    body = json.dumps({"event": event, "occurred_at": now.isoformat() + "Z", "data": data}, default=str)
+    body = json.dumps({"event": event, "occurred_at": schemas.utc_iso(now),
+                       "data": EVENT_SCHEMAS[event]().dump(data)})
     rows = [{"endpoint_id": e.id, "event": event, "event_key": key[:80], "payload": body, "created_at": now,
              "next_attempt_at": now, "state": "pending", "attempts": 0, "last_answer": ""}
             for e in subscribers(event)]
