@@ -164,7 +164,8 @@ def _longest(multidict):
 
 
 def _has_nul(multidict):
-    return any("\x00" in key or "\x00" in value for key, value in multidict.items(multi=True))
+    # A multipart part whose name werkzeug cannot read (a line break in it) comes back named None.
+    return any("\x00" in (key or "") or "\x00" in (value or "") for key, value in multidict.items(multi=True))
 
 
 def _handler(status, title, message):
