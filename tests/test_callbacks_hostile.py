@@ -127,3 +127,24 @@ def test_the_job_stops_at_its_budget_and_the_next_run_carries_on(client, ctx, wo
     assert [Send.get_by_id(s.id).state for s in sends] == ["delivered", "submitted"]
     assert ingest.apply_received(ctx) == 1
     assert Send.get_by_id(sends[1].id).state == "delivered"
+
+
+def test_a_handler_that_writes_then_raises_leaves_nothing_behind(client, ctx, worker_mode):
+    original = ingest.HANDLERS["masking"]
+
+    def writes_then_raises(event, payload):
+        status = original(event, payload)
+        if payload.get("session_id") == "4243":
+            raise RuntimeError("after writing")
+        return status
+
+    sends = [_send(ref) for ref in ("4242", "4243", "4244")]
+    for send in sends:
+        client.get(f"{MASKING}?session_id={send.provider_ref}&error_code=22")
+    ingest.register("masking", writes_then_raises)
+    try:
+        assert ingest.apply_received(ctx) == 3
+    finally:
+        ingest.register("masking", original)
+    assert [Send.get_by_id(s.id).state for s in sends] == ["delivered", "submitted", "delivered"]
+    assert [e.status for e in CallbackEvent.select().order_by(CallbackEvent.id)] == ["applied", "failed", "applied"]

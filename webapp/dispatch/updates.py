@@ -121,7 +121,9 @@ def apply_update(provider, update):
             return "ignored"
         fields[Send.updated_at] = utcnow()
         if Send.update(fields).where((Send.id == send.id) & (Send.updated_at == send.updated_at)).execute():
-            _run_hooks(Send.get_by_id(send.id), update)
+            # Read back only when someone will look at it: most callbacks are for sends with no hook.
+            if ON_UPDATE.get(send.kind) or send.campaign_id is not None:
+                _run_hooks(Send.get_by_id(send.id), update)
             return "applied"
     raise RuntimeError(f"send {update.reference} kept changing while applying an update")
 
