@@ -201,6 +201,23 @@ def _store(**fields):
     return CallbackEvent(id=event_id, **row)
 
 
+def _checked(provider, kind, query, raw):
+    """(status, error, attempts, payload) of a body read by the web: received, invalid or failed (a limit)."""
+    try:
+        payload = parse_payload(request.method, query, request.content_type or "", raw)
+        check = CHECKS.get(provider)
+        if check is not None:
+            check(kind, payload)
+    except ParseLimit as exc:
+        return "failed", str(exc), MAX_ATTEMPTS, None
+    except (CallbackInvalid, ValueError) as exc:
+        return "invalid", safe_text(str(exc)), 0, None
+    except Exception:  # a parser bug: stored for the worker, whose failure will say what it was
+        log.exception("%s callback could not be checked", provider)
+        return "received", "", 0, None
+    return "received", "", 0, payload
+
+
 def receive(provider, kind):
     config = current_app.config
     kind = safe_text(kind)
@@ -218,18 +235,7 @@ def receive(provider, kind):
         _store(**common, dedupe_key=f"{provider}:too-large:{uuid.uuid4().hex}", status="failed", error=error,
                attempts=MAX_ATTEMPTS)
         return jsonify(status="too_large", error=error), 413
-    status, error, attempts, payload = "received", "", 0, None
-    try:
-        payload = parse_payload(request.method, stored_query, request.content_type or "", raw)
-        check = CHECKS.get(provider)
-        if check is not None:
-            check(kind, payload)
-    except ParseLimit as exc:
-        status, error, attempts = "failed", str(exc), MAX_ATTEMPTS
-    except (CallbackInvalid, ValueError) as exc:
-        status, error = "invalid", safe_text(str(exc))
-    except Exception:  # a parser bug: stored for the worker, whose failure will say what it was
-        log.exception("%s callback could not be checked", provider)
+    status, error, attempts, payload = _checked(provider, kind, stored_query, raw)
     body, encoding = encode_body(_redacted(provider, raw))
     event = _store(**common, dedupe_key=dedupe_key(provider, kind, request.method, query, raw), body=body,
                    body_encoding=encoding, status=status, error=error, attempts=attempts)
