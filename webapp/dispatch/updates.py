@@ -161,7 +161,8 @@ def _run_hooks(send, update):
 
 def apply_orphans(provider, reference):
     """Callbacks that arrived before their send's reference was stored are applied now, in arrival order."""
-    from webapp.callbacks.ingest import apply, stored_payload
+    from webapp.callbacks.bodies import stored_payload
+    from webapp.callbacks.ingest import apply
 
     # Asked after every accepted request and almost always empty: a compact indexed lookup first.
     probe = "SELECT 1 FROM callback_event WHERE reference = {p} AND status = 'orphan' AND provider = {p} LIMIT 1"
