@@ -223,7 +223,8 @@ def serialize_send(send_id):
 
 
 def _apply_stored_orphans(provider, reference, before=None):
-    from webapp.callbacks.ingest import apply, stored_payload
+    from webapp.callbacks.bodies import stored_payload
+    from webapp.callbacks.ingest import apply
 
     query = (CallbackEvent.select()
              .where((CallbackEvent.provider == provider) & (CallbackEvent.reference == str(reference))
