@@ -47,9 +47,11 @@ def test_sms_rate_holds_across_two_workers(app, sandbox, sandbox_server, live_ur
     per_second = Counter(math.floor(moment) for moment in times)
     assert max(per_second.values()) <= SMS_RATE * 1.2, sorted(per_second.items())
     # Over the blast (its first and last requests left out: a worker's first request is slow to leave, which
-    # would shorten the span), where that delay weighs less.
+    # would shorten the span), where that delay weighs less. A worker held up by a loaded machine sends its
+    # reserved moments late and then on time, which compresses a short span: a third more is let through,
+    # still well below the twice the rate that two unshared limits give.
     steady = times[10:-10]
-    assert (len(steady) - 1) / (steady[-1] - steady[0]) <= SMS_RATE * 1.1
+    assert (len(steady) - 1) / (steady[-1] - steady[0]) <= SMS_RATE * 1.35
     assert open_sends(campaign.id, ["submitted"]) == SMS_COUNT
 
 
