@@ -108,4 +108,7 @@ def test_compose_test_launch_and_watch_a_blast_finish_without_a_reload(page, app
     progress = page.locator("#campaign-progress")
     progress.locator("[data-state=delivered]").filter(has_text="3").wait_for(timeout=20000)
     progress.get_by_text("100%").wait_for()
+    page.locator("[data-campaign-status]").filter(has_text="completed").wait_for(timeout=15000)
+    assert page.locator("#recipients tbody .badge-delivered").count() == 3
+    assert page.get_by_role("button", name="Pause").count() == 0
     assert page.evaluate("window.notReloaded") is True

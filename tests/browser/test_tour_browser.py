@@ -7,9 +7,11 @@ from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
-# Parameterless GET pages that are no page to look at: downloads, the sign-in form (an admin is signed in)
-# and the second sign-in step (nothing pending).
-NOT_PAGES = {"contacts.export", "auth.login", "auth.verify", "twofactor.verify", "static"}
+# Parameterless GET pages that are no page to look at: downloads, the sign-in form (an admin is signed in),
+# the second sign-in step (nothing pending) and the API's machine-readable description.
+NOT_PAGES = {"contacts.export", "auth.login", "auth.verify", "twofactor.verify", "static", "api.openapi"}
+# JSON for programs (token-authenticated), not pages.
+NOT_PAGE_PREFIXES = ("/api/v1/",)
 
 
 def _seed(app, admin):
@@ -45,7 +47,8 @@ def _seed(app, admin):
 def _parameterless_pages(app):
     rules = [r for r in app.url_map.iter_rules()
              if "GET" in r.methods and not r.arguments and not r.endpoint.startswith(("callbacks.", "sandbox"))
-             and r.endpoint not in NOT_PAGES and not r.rule.endswith((".csv", ".mp3"))]
+             and r.endpoint not in NOT_PAGES and not r.rule.startswith(NOT_PAGE_PREFIXES)
+             and not r.rule.endswith((".csv", ".mp3"))]
     return sorted(r.rule for r in rules)
 
 
