@@ -48,7 +48,8 @@ def test_opt_outs_sender_ids_and_role_changes_are_recorded(client, auth, users):
     auth.login("admin")
     auth.post("/contacts/do-not-contact", data={"phone": "+6281299990000", "reason": "asked"})
     auth.post("/settings/sender-ids", data={"provider": "citcall", "value": "TOKO", "note": ""})
-    auth.post(f"/settings/users/{users['agent'].id}", data={"role": "supervisor", "name": "Agent", "timezone": "Asia/Jakarta"})
+    auth.post(f"/settings/users/{users['agent'].id}",
+              data={"role": "supervisor", "name": "Agent", "timezone": "Asia/Jakarta"})
     assert [a for a, _ in _actions()][1:] == ["contacts.opt_out", "settings.sender_id_add", "user.role"]
     assert AuditLog.get(AuditLog.action == "user.role").detail == "role agent > supervisor"
 
