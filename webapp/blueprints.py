@@ -31,6 +31,7 @@ NAVIGATION = [
     ("OTP", "otp.index", "agent"),
     ("Inbox", "inbox.index", "agent"),
     ("Settings", "settings.index", "agent"),
+    ("Provider log", "ops.provider_log_index", "supervisor"),
     ("Audit", "ops.audit", "admin"),
 ]
 

@@ -18,3 +18,19 @@ def test_admin_follows_the_audit_trail_from_the_menu_and_filters_it(page, users)
     page.wait_for_url("**action=login.failed**")
     assert page.locator("tbody tr").count() == 1
     assert "agent@example.com" in page.locator("tbody").inner_text()
+
+
+def test_supervisor_opens_an_exchange_in_the_provider_log(app, page, users):
+    from webapp.models import ChannelLog
+
+    with app.app_context():
+        ChannelLog.create(provider="citcall", operation="send", method="POST", url="http://sim/v3/sms",
+                          request_body='{"msisdn": "6281200000000"}', status_code=200, response_body='{"rc": 0}')
+    sign_in(page, "supervisor@example.com", PASSWORD)
+    page.wait_for_url("**/")
+    page.locator("nav").get_by_text("Provider log").click()
+    page.select_option("select[name=provider]", "citcall")
+    page.click("button:has-text('Filter')")
+    page.wait_for_url("**provider=citcall**")
+    page.locator("summary", has_text="POST http://sim/v3/sms").click()
+    assert page.get_by_text('{"rc": 0}').is_visible()
