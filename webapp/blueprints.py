@@ -32,6 +32,7 @@ NAVIGATION = [
     ("Inbox", "inbox.index", "agent"),
     ("Settings", "settings.index", "agent"),
     ("Provider log", "ops.provider_log_index", "supervisor"),
+    ("Callbacks", "ops.callbacks", "supervisor"),
     ("Audit", "ops.audit", "admin"),
 ]
 

@@ -34,3 +34,23 @@ def test_supervisor_opens_an_exchange_in_the_provider_log(app, page, users):
     page.wait_for_url("**provider=citcall**")
     page.locator("summary", has_text="POST http://sim/v3/sms").click()
     assert page.get_by_text('{"rc": 0}').is_visible()
+
+
+def test_admin_replays_a_failed_callback_after_confirming(app, page, users):
+    from webapp.models import CallbackEvent
+
+    with app.app_context():
+        event = CallbackEvent.create(provider="masking", kind="dlr", dedupe_key="k1", method="GET",
+                                     query="session_id=1&error_code=22", status="failed", error="RuntimeError: bug",
+                                     attempts=3)
+    sign_in(page, "admin@example.com", PASSWORD)
+    page.wait_for_url("**/")
+    page.locator("nav").get_by_text("Callbacks").click()
+    page.select_option("select[name=status]", "failed")
+    page.click("button:has-text('Filter')")
+    page.wait_for_url("**status=failed**")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click(f"#callback-{event.id} button:has-text('Replay')")
+    page.wait_for_selector(f"text=Callback {event.id} replayed: orphan.")
+    # Back on the list of failed ones, which it has left.
+    assert "status=failed" in page.url and page.locator(f"#callback-{event.id}").count() == 0

@@ -1,9 +1,9 @@
-from flask import render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 
 from webapp.auth.decorators import role_required
 from webapp.auth.service import audit_request
 from webapp.csv_export import csv_download
-from webapp.ops import audit_trail, bp, keyset, provider_log
+from webapp.ops import audit_trail, bp, callback_browser, keyset, provider_log
 from webapp.params import one_page, page_number
 from webapp.providers import REGISTRY
 
@@ -33,3 +33,30 @@ def provider_log_index():
     rows, before = keyset.page(provider_log.exchanges(filters), provider_log.ChannelLog.id, request.args)
     return render_template("ops/provider_log.html", rows=rows, before=before, args=request.args,
                            providers=sorted(REGISTRY), statuses=provider_log.STATUSES)
+
+
+@bp.route("/callbacks")
+@role_required("supervisor")
+def callbacks():
+    filters = callback_browser.CallbackFilters.from_args(request.args)
+    rows, before = keyset.page(callback_browser.events(filters), callback_browser.CallbackEvent.id, request.args)
+    return render_template("ops/callbacks.html", rows=rows, before=before, args=request.args,
+                           sends=callback_browser.sends_for(rows), body_text=callback_browser.body_text,
+                           providers=sorted(REGISTRY), statuses=callback_browser.STATUSES)
+
+
+@bp.route("/callbacks/<int:event_id>/replay", methods=["POST"])
+@role_required("admin")
+def replay_callback(event_id):
+    try:
+        status, error = callback_browser.replay(event_id)
+    except callback_browser.ReplayRefused as exc:
+        abort(409, str(exc))
+    audit_request("callback.replay", f"callback:{event_id}", f"{status} {error}".strip())
+    flash(f"Callback {event_id} replayed: {status}{': ' + error if error else ''}.",
+          "error" if status == "failed" else "success")
+    return redirect(request.referrer if _same_site(request.referrer) else url_for("ops.callbacks"), 303)
+
+
+def _same_site(url):
+    return bool(url) and url.startswith(request.host_url)
