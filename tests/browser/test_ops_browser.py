@@ -54,3 +54,21 @@ def test_admin_replays_a_failed_callback_after_confirming(app, page, users):
     page.wait_for_selector(f"text=Callback {event.id} replayed: orphan.")
     # Back on the list of failed ones, which it has left.
     assert "status=failed" in page.url and page.locator(f"#callback-{event.id}").count() == 0
+
+
+def test_from_a_campaign_recipient_to_its_story_and_provider_exchange(app, page, users, sandbox):
+    from tests.campaigns.helpers import launch, make_list, sms_campaign
+    from webapp.dispatch.dispatcher import drain
+
+    with app.app_context():
+        campaign = launch(sms_campaign(users["admin"], [make_list("L", ["+6281234560000"]).id]))
+        drain(app)
+        sandbox.flush()
+    sign_in(page, "supervisor@example.com", PASSWORD)
+    page.wait_for_url("**/")
+    page.goto(f"/campaigns/{campaign.id}")
+    page.locator("#recipients a[title=\"This send's story\"]").click()
+    page.wait_for_url("**/ops/sends/*")
+    assert page.locator(".moment-state").last.inner_text().split("\t")[1].strip() == "delivered"
+    page.locator(".moment-exchange summary").first.click()
+    assert page.get_by_text("send_post.php").first.is_visible()

@@ -56,7 +56,7 @@ def test_page_shows_request_and_response_of_each_exchange(app, client, auth):
         row = _exchange(request_body="msg=Halo <b>", response_body="0|ok|12345", send_id=42)
     html = client.get("/ops/provider-log?provider=masking&status=ok").get_data(as_text=True)
     assert f'id="exchange-{row.id}"' in html
-    assert "msg=Halo &lt;b&gt;" in html and "0|ok|12345" in html and "/ops/provider-log?send=42" in html
+    assert "msg=Halo &lt;b&gt;" in html and "0|ok|12345" in html and "/ops/sends/42" in html
 
 
 @pytest.mark.parametrize("query", ["before=99999999999999", "send=abc&campaign=0", "from=2026-13-45"])

@@ -3,7 +3,8 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from webapp.auth.decorators import role_required
 from webapp.auth.service import audit_request
 from webapp.csv_export import csv_download
-from webapp.ops import audit_trail, bp, callback_browser, keyset, provider_log
+from webapp.models import Send
+from webapp.ops import audit_trail, bp, callback_browser, keyset, provider_log, send_story
 from webapp.params import one_page, page_number
 from webapp.providers import REGISTRY
 
@@ -60,3 +61,13 @@ def replay_callback(event_id):
 
 def _same_site(url):
     return bool(url) and url.startswith(request.host_url)
+
+
+@bp.route("/sends/<int:send_id>")
+@role_required("supervisor")
+def send_page(send_id):
+    send = Send.get_or_none(Send.id == send_id)
+    if send is None:
+        abort(404)
+    return render_template("ops/send.html", send=send, moments=send_story.story(send),
+                           body_text=callback_browser.body_text)
