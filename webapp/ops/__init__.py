@@ -11,4 +11,11 @@ def _signed_in():
     return None
 
 
+def init_app(app):
+    from webapp.ops.retention import purge_expired
+    from webapp.scheduler import register_job
+
+    register_job("purge-provider-log-and-callbacks", purge_expired, seconds=600)
+
+
 from webapp.ops import views  # noqa: E402,F401  (routes register on import)
