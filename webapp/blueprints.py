@@ -32,9 +32,7 @@ NAVIGATION = [
     ("OTP", "otp.index", "agent"),
     ("Inbox", "inbox.index", "agent"),
     ("Settings", "settings.index", "agent"),
-    ("Provider log", "ops.provider_log_index", "supervisor"),
-    ("Callbacks", "ops.callbacks", "supervisor"),
-    ("Audit", "ops.audit", "admin"),
+    ("Logs", "ops.provider_log_index", "supervisor"),
 ]
 
 
