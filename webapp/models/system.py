@@ -50,8 +50,9 @@ class CallbackEvent(BaseModel):
     applied_at = DateTimeField(null=True)
 
     class Meta:
-        # The callback browser's filters, each with the id it pages by (m0021).
-        indexes = ((("provider", "id"), False), (("status", "id"), False))
+        # The callback browser's filters, each with the id it pages by (m0021); a send's callbacks (m0022).
+        indexes = ((("provider", "id"), False), (("status", "id"), False), (("provider", "status", "id"), False),
+                   (("provider", "reference"), False))
 
 
 class AuditLog(BaseModel):
