@@ -1,7 +1,7 @@
 """Webhooks: stored raw first, deduplicated, 400 (never 5xx) for bad input, secret token in the path."""
 import pytest
 
-from webapp.callbacks import ingest
+from webapp.callbacks import ingest, jobs
 from webapp.models import CallbackEvent
 
 TOKEN = "test-callback-token"
@@ -56,7 +56,7 @@ def test_a_handler_bug_marks_the_event_failed_and_never_answers_5xx(client, ctx)
     event = CallbackEvent.get()
     assert (event.status, event.error, event.attempts) == ("failed", "RuntimeError: bug", 1)
     # Once the handler works again, the replay job applies it (here: an orphan, no such send yet).
-    assert ingest.replay_failed(older_than_seconds=0) == 1
+    assert jobs.replay_failed(older_than_seconds=0) == 1
     assert CallbackEvent.get().status == "orphan"
 
 
@@ -68,10 +68,10 @@ def test_replay_gives_up_after_max_attempts(client, ctx):
     ingest.register("masking", broken)
     try:
         client.get(f"/callbacks/masking/{TOKEN}?session_id=1&error_code=22")
-        tries = [ingest.replay_failed(older_than_seconds=0) for _ in range(ingest.MAX_ATTEMPTS)]
+        tries = [jobs.replay_failed(older_than_seconds=0) for _ in range(ingest.MAX_ATTEMPTS)]
     finally:
         ingest.register("masking", original)
     assert tries == [0] * ingest.MAX_ATTEMPTS
     assert CallbackEvent.get().attempts == ingest.MAX_ATTEMPTS
-    assert ingest.replay_failed(older_than_seconds=0) == 0
+    assert jobs.replay_failed(older_than_seconds=0) == 0
     assert CallbackEvent.get().status == "failed"

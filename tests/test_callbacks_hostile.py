@@ -2,7 +2,7 @@
 the worker's apply job from applying the valid callback that comes after it."""
 import pytest
 
-from webapp.callbacks import ingest
+from webapp.callbacks import bodies, ingest, jobs
 from webapp.models import CallbackEvent, Send
 
 TOKEN = "test-callback-token"
@@ -62,10 +62,10 @@ def test_hostile_callback_is_kept_and_the_next_one_still_applies(client, ctx, wo
     if answer == 413:
         assert hostile.body == "" and "CALLBACK_MAX_BYTES" in hostile.error
     else:
-        assert ingest.raw_body(hostile) == body
+        assert bodies.raw_body(hostile) == body
     assert client.get(f"{MASKING}?session_id=4242&error_code=22").status_code == 200
 
-    assert ingest.apply_received(ctx) == (2 if stored == "received" else 1)
+    assert jobs.apply_received(ctx) == (2 if stored == "received" else 1)
     assert CallbackEvent.get_by_id(hostile.id).status == after_job
     assert Send.get_by_id(valid.id).state == "delivered"
     assert CallbackEvent.select().where(CallbackEvent.status == "applied").count() == (
@@ -85,7 +85,7 @@ def test_a_100000_deep_body_says_why(client, ctx, worker_mode):
 def test_nul_in_a_dlr_field_reaches_the_send_replaced(client, ctx, worker_mode):
     send = _send("9001")
     client.get(f"{MASKING}?session_id=9001&error_code=51&error_message=Expir%00ed")
-    ingest.apply_received(ctx)
+    jobs.apply_received(ctx)
     assert Send.get_by_id(send.id).error_text == "Expir\ufffded"
 
 
@@ -102,7 +102,7 @@ def test_a_raising_event_is_marked_failed_and_the_job_moves_on(client, ctx, work
     client.get(f"{MASKING}?session_id=4242&error_code=22")
     ingest.register("masking", poison_first)
     try:
-        assert ingest.apply_received(ctx) == 2
+        assert jobs.apply_received(ctx) == 2
     finally:
         ingest.register("masking", original)
     first, second = CallbackEvent.select().order_by(CallbackEvent.id)
@@ -115,7 +115,7 @@ def test_worker_mode_answers_before_applying(client, ctx, worker_mode):
     response = client.get(f"{MASKING}?session_id=4242&error_code=22")
     assert response.get_json() == {"status": "received"}
     assert Send.get_by_id(send.id).state == "submitted"
-    assert ingest.apply_received(ctx) == 1
+    assert jobs.apply_received(ctx) == 1
     assert Send.get_by_id(send.id).state == "delivered"
 
 
@@ -123,7 +123,28 @@ def test_the_job_stops_at_its_budget_and_the_next_run_carries_on(client, ctx, wo
     sends = [_send(ref) for ref in ("4242", "4243")]
     for send in sends:
         client.get(f"{MASKING}?session_id={send.provider_ref}&error_code=22")
-    assert ingest.apply_received(ctx, budget=0) == 1
+    assert jobs.apply_received(ctx, budget=0) == 1
     assert [Send.get_by_id(s.id).state for s in sends] == ["delivered", "submitted"]
-    assert ingest.apply_received(ctx) == 1
+    assert jobs.apply_received(ctx) == 1
     assert Send.get_by_id(sends[1].id).state == "delivered"
+
+
+def test_a_handler_that_writes_then_raises_leaves_nothing_behind(client, ctx, worker_mode):
+    original = ingest.HANDLERS["masking"]
+
+    def writes_then_raises(event, payload):
+        status = original(event, payload)
+        if payload.get("session_id") == "4243":
+            raise RuntimeError("after writing")
+        return status
+
+    sends = [_send(ref) for ref in ("4242", "4243", "4244")]
+    for send in sends:
+        client.get(f"{MASKING}?session_id={send.provider_ref}&error_code=22")
+    ingest.register("masking", writes_then_raises)
+    try:
+        assert jobs.apply_received(ctx) == 3
+    finally:
+        ingest.register("masking", original)
+    assert [Send.get_by_id(s.id).state for s in sends] == ["delivered", "submitted", "delivered"]
+    assert [e.status for e in CallbackEvent.select().order_by(CallbackEvent.id)] == ["applied", "failed", "applied"]

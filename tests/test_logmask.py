@@ -99,3 +99,14 @@ def test_gunicorn_access_and_error_lines_mask_the_token(gunicorn_logs):
 def test_a_bad_format_string_neither_raises_nor_leaks(ctx, lines):
     logging.getLogger("webapp.x").warning("two %s %s", f"/callbacks/citcall/{TOKEN}")
     assert lines and TOKEN not in lines[-1] and "/callbacks/citcall/[token]" in lines[-1]
+
+
+def test_gunicorn_conf_uses_the_masking_logger_and_no_query_strings():
+    """gunicorn reads ./gunicorn.conf.py by default: the masking only holds if that file selects it."""
+    from pathlib import Path
+
+    settings = {}
+    exec((Path(__file__).resolve().parents[1] / "gunicorn.conf.py").read_text(), settings)  # noqa: S102
+    assert settings["logger_class"] == "webapp.logmask.GunicornLogger"
+    assert "%(U)s" in settings["access_log_format"]
+    assert not any(atom in settings["access_log_format"] for atom in ("%(r)s", "%(q)s", "%({raw_uri}e)s"))

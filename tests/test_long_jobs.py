@@ -145,3 +145,24 @@ def test_two_workers_share_the_queue_and_import_each_file_once(app, ctx, monkeyp
     assert [(j.status, j.created_count, j.attempts) for j in ImportJob.select().order_by(ImportJob.id)] == [
         ("done", 300, 1)] * 3
     assert Contact.select().count() == 900 and ContactEvent.select().count() == 900
+
+
+def test_a_stopping_worker_hands_its_import_back_between_batches(queued, monkeypatch):
+    monkeypatch.setattr(import_run, "BATCH_SIZE", 2)
+    stop = threading.Event()
+    real_write = import_run._Writer.write
+
+    def stop_after_second_batch(self, plans):
+        real_write(self, plans)
+        if self.counts["processed_rows"] == 4:
+            stop.set()
+
+    monkeypatch.setattr(import_run._Writer, "write", stop_after_second_batch)
+    assert import_run.run_next(None, "worker-a", stop) is True
+    job = ImportJob.get_by_id(queued.id)
+    assert (job.status, job.processed_rows, job.lease_holder, job.attempts) == ("running", 4, "", 0)
+    # No lease to wait for: the next worker continues at once.
+    assert import_run.run_next(None, "worker-b") is True
+    job = ImportJob.get_by_id(queued.id)
+    assert (job.status, job.processed_rows, job.created_count, job.attempts) == ("done", 7, 7, 1)
+    assert Contact.select().count() == 7

@@ -221,3 +221,18 @@ def test_channel_log_rows_are_kept_over_an_outage(ctx, sandbox, monkeypatch):
     assert_each_sent_once(sandbox, 2)
     assert ChannelLog.select().where(ChannelLog.provider == "masking").count() == 2
     assert not channel_log.UNWRITTEN
+
+
+def test_a_leader_that_cannot_renew_its_lease_stops_its_jobs_before_another_may_lead(app):
+    from webapp.scheduler import LEASE_SECONDS, RENEW_SECONDS, LeaderScheduler
+
+    leader = LeaderScheduler(app)
+    try:
+        assert leader.tick()
+        leader.unrenewed()  # just renewed: the lease is still ours
+        assert leader.is_leader
+        leader.renewed_at -= LEASE_SECONDS - RENEW_SECONDS + 1
+        leader.unrenewed()
+        assert not leader.is_leader
+    finally:
+        leader.stop()

@@ -40,10 +40,16 @@ def test_sms_rate_holds_across_two_workers(app, sandbox, sandbox_server, live_ur
     per_number = Counter(r["form"]["hp"] for r in requests)
     assert len(per_number) == SMS_COUNT and max(per_number.values()) == 1
     # Evenly spaced moments put at most SMS_RATE + 1 in a window; one more for scheduling jitter.
-    # Per second of the clock, as a provider counts: spaced moments put at most SMS_RATE + 1 in one second;
-    # one more for scheduling jitter on a loaded machine (without shared limits two workers send twice the rate).
-    per_second = Counter(math.floor(r["time"]) for r in requests)
-    assert max(per_second.values()) <= SMS_RATE + 2, sorted(per_second.items())
+    # Without shared limits two workers send at twice the rate. With them, the workers count at most SMS_RATE
+    # requests in a second of the clock; the sandbox, another process on a busy machine, records each a few
+    # to a few hundred ms later, which moves some into the next second: a fifth more is let through for that.
+    times = sorted(r["time"] for r in requests)
+    per_second = Counter(math.floor(moment) for moment in times)
+    assert max(per_second.values()) <= SMS_RATE * 1.2, sorted(per_second.items())
+    # Over the blast (its first and last requests left out: a worker's first request is slow to leave, which
+    # would shorten the span), where that delay weighs less.
+    steady = times[10:-10]
+    assert (len(steady) - 1) / (steady[-1] - steady[0]) <= SMS_RATE * 1.1
     assert open_sends(campaign.id, ["submitted"]) == SMS_COUNT
 
 

@@ -5,7 +5,8 @@ one conditional UPDATE (the row is in a runnable state and nobody holds an unexp
 racing for a row exactly one changes it, on PostgreSQL and SQLite alike. The holder renews the lease with every
 batch, inside the batch's transaction: a worker that lost its lease rolls the batch back instead of writing
 beside the new holder. A worker that died simply stops renewing; once the lease expires another worker takes
-the job over, and after MAX_ATTEMPTS takeovers the job's handler gives up on it with a clear message.
+the job over, and after MAX_ATTEMPTS takeovers the job's handler gives up on it with a clear message. A worker
+asked to stop hands its job back between two batches, so the next worker continues it at once.
 """
 import logging
 import os
@@ -24,12 +25,16 @@ LEASE_SECONDS = 60
 MAX_ATTEMPTS = 3
 IDLE_SECONDS = 0.5
 
-# (name, callable(app, holder) -> True when it ran a job); areas add theirs with register.
+# (name, callable(app, holder, stop_event) -> True when it ran a job); areas add theirs with register.
 HANDLERS = []
 
 
 class LeaseLost(RuntimeError):
     """Another worker took the job over (this one was too slow to renew): stop without writing."""
+
+
+class HandedBack(RuntimeError):
+    """The worker is stopping: the job was handed back between two batches, for the next worker to continue."""
 
 
 def register(name, handler):
@@ -47,6 +52,7 @@ class Lease:
     job_id: int
     holder: str
     seconds: int = LEASE_SECONDS
+    stop_event: threading.Event | None = None
 
     def _mine(self):
         return (self.model.id == self.job_id) & (self.model.lease_holder == self.holder)
@@ -61,8 +67,15 @@ class Lease:
         """Give the job up with its new state; False when it was no longer ours."""
         return bool(self.model.update(lease_holder="", lease_expires_at=None, **changes).where(self._mine()).execute())
 
+    def check_stop(self):
+        """Between two batches: when the worker is stopping, hand the job back (HandedBack) instead of going on."""
+        if self.stop_event is not None and self.stop_event.is_set():
+            # The takeover this allows is not a death: it does not count towards MAX_ATTEMPTS.
+            self.release(attempts=self.model.attempts - 1)
+            raise HandedBack(f"{self.model.__name__} {self.job_id} handed back")
 
-def claim(model, states, holder, seconds=LEASE_SECONDS, now=None):
+
+def claim(model, states, holder, stop_event=None, seconds=LEASE_SECONDS, now=None):
     """The oldest job in ``states`` that nobody holds, leased to ``holder``: (job, Lease), or None."""
     now = now or utcnow()
     free = model.lease_expires_at.is_null() | (model.lease_expires_at < now)
@@ -75,17 +88,17 @@ def claim(model, states, holder, seconds=LEASE_SECONDS, now=None):
             .execute()
         )
         if taken:
-            return model.get_by_id(job_id), Lease(model, job_id, holder, seconds)
+            return model.get_by_id(job_id), Lease(model, job_id, holder, seconds, stop_event)
     return None
 
 
-def run_once(app, holder):
+def run_once(app, holder, stop_event):
     """Run at most one job of each kind; True when any ran."""
     worked = False
     for name, handler in HANDLERS:
         try:
             with app.app_context(), db.connection_context():
-                worked = handler(app, holder) or worked
+                worked = handler(app, holder, stop_event) or worked
         except Exception:
             log.exception("long job %s failed", name)
     return worked
@@ -94,7 +107,7 @@ def run_once(app, holder):
 def run_forever(app, stop_event, idle_seconds=IDLE_SECONDS):
     holder = holder_id()
     while not stop_event.is_set():
-        if not run_once(app, holder):
+        if not run_once(app, holder, stop_event):
             stop_event.wait(idle_seconds)
 
 

@@ -6,6 +6,7 @@ import logging
 import sqlite3
 import threading
 import time
+from contextlib import contextmanager
 
 from webapp.extensions import db
 
@@ -105,7 +106,14 @@ class Outage:
 
     def failed(self, exc):
         """Count one failure; returns False when it was news of nothing: a connection opened before the last
-        outage, held by a thread through it (a dispatcher thread waiting on a provider), dying now."""
+        outage, held by a thread through it (a dispatcher thread waiting on a provider), dying now.
+        An error already counted (by noticing(), where its connection was still known) is not counted again."""
+        if hasattr(exc, "outage_news"):
+            return exc.outage_news
+        exc.outage_news = self._failed(exc)
+        return exc.outage_news
+
+    def _failed(self, exc):
         opened = _opened_at()
         with self.lock:
             if opened is not None and self.began is not None and opened <= self.began and self.since is None:
@@ -135,6 +143,18 @@ class Outage:
 
 
 DATABASE = Outage()
+
+
+@contextmanager
+def noticing(outage=DATABASE):
+    """Count an outage error right where it happens, inside the connection_context it broke: that context
+    closes the connection on its way out, and with it the knowledge of how old the connection was."""
+    try:
+        yield
+    except Exception as exc:
+        if is_outage(exc):
+            outage.failed(exc)
+        raise
 
 
 def reset_connection():

@@ -16,7 +16,7 @@ from peewee import IntegrityError
 
 from webapp.extensions import db
 from webapp.models import SchedulerLease, utcnow
-from webapp.outage import DATABASE, is_outage, reset_connection
+from webapp.outage import DATABASE, is_outage, noticing, reset_connection
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def release(holder):
 def _wrap(app, func):
     def run():
         try:
-            with app.app_context(), db.connection_context():
+            with app.app_context(), db.connection_context(), noticing():
                 func(app)
         except Exception as exc:
             if is_outage(exc):
@@ -109,7 +109,7 @@ class LeaderScheduler:
         return self.scheduler is not None
 
     def tick(self):
-        with db.connection_context():
+        with db.connection_context(), noticing():
             leader = try_acquire(self.holder)
         if leader:
             self.renewed_at = time.monotonic()

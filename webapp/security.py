@@ -100,6 +100,7 @@ def init_app(app):
                 abort(400)
             if _longest(request.form) > MAX_FIELD_CHARS:
                 return _error(400, "Too long", TOO_LONG_MESSAGE)
+            _clean_file_names(request.files)
         return None
 
     @app.before_request
@@ -150,12 +151,21 @@ def init_app(app):
         app.register_error_handler(status, _handler(status, title, message))
 
 
+def _clean_file_names(files):
+    """An upload's name is only a label (each upload is stored under a name of our own): control and other
+    unprintable characters are dropped, so a NUL in a name cannot reach a column that refuses it."""
+    for _field, storage in files.items(multi=True):
+        if storage.filename:
+            storage.filename = "".join(ch for ch in storage.filename if ch.isprintable())
+
+
 def _longest(multidict):
     return max((len(value) for _key, value in multidict.items(multi=True)), default=0)
 
 
 def _has_nul(multidict):
-    return any("\x00" in key or "\x00" in value for key, value in multidict.items(multi=True))
+    # A multipart part whose name werkzeug cannot read (a line break in it) comes back named None.
+    return any("\x00" in (key or "") or "\x00" in (value or "") for key, value in multidict.items(multi=True))
 
 
 def _handler(status, title, message):

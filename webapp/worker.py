@@ -50,7 +50,8 @@ def run_worker(app, stop_event=None, idle_sleep=0.2):
                 stop_event.wait(idle_sleep)
     finally:
         stop_event.set()
-        # An import cut short here is resumed by a worker once its lease expires.
+        # The long-job thread hands its import back at the next batch; one cut short anyway is resumed by
+        # another worker once its lease expires.
         jobs_thread.join(5)
         dispatcher.stop(app)
         try:

@@ -114,3 +114,11 @@ def test_audio_upload_and_list(api, app):
     assert boss.post("/api/v1/audio").status_code == 422
     assert api("agent").get("/api/v1/audio").status_code == 403
     assert AudioFile.select().count() == 1
+
+
+def test_a_multipart_part_with_an_unreadable_name_is_refused_not_a_500(api):
+    """Found by Schemathesis: werkzeug names such a part None, which the NUL guard at the door tripped on."""
+    body = (b'--b\r\nContent-Disposition: form-data; name="a\nb"\r\n\r\nnull\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="file"; filename="x.mp3"\r\n\r\nnot mp3\r\n--b--\r\n')
+    response = api("supervisor").post("/api/v1/audio", data=body, content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 422

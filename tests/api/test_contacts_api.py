@@ -115,3 +115,41 @@ def test_idempotent_create_answers_the_same_and_refuses_another_body(api, ctx):
     assert Contact.select().count() == 2
     assert agent.post("/api/v1/contacts", json={"phone": "+6281200000304"},
                       headers={"Idempotency-Key": "é"}).status_code == 400
+
+
+def test_idempotency_keys_are_forgotten_after_a_day(api, ctx):
+    from datetime import timedelta
+
+    from webapp.api import idempotency
+    from webapp.models import ApiIdempotency, utcnow
+
+    headers = {"Idempotency-Key": "old"}
+    assert api("agent").post("/api/v1/contacts", json={"phone": "+6281200000401"}, headers=headers).status_code == 201
+    assert idempotency.prune() == 0
+    assert idempotency.prune(utcnow() + timedelta(hours=25)) == 1
+    assert ApiIdempotency.select().count() == 0
+
+
+def test_a_body_over_the_upload_limit_is_413_json(api, app):
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    response = api("agent").post("/api/v1/contacts", json={"phone": "+6281200000501", "name": "x" * 2000})
+    assert response.status_code == 413 and error_of(response)["code"] == "request_entity_too_large"
+
+
+def test_a_key_still_being_handled_answers_409(api, ctx, users):
+    """Two retries arriving together: the one that finds the other's claim waits its turn with a 409."""
+    import hashlib
+
+    from webapp.models import ApiIdempotency
+
+    body = b'{"phone": "+6281200000601"}'
+    digest = hashlib.sha256()
+    for part in (b"POST", b"/api/v1/contacts", body):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    ApiIdempotency.create(user_id=users["agent"].id, key="busy", request_hash=digest.hexdigest(), status=0)
+    agent = api("agent")
+    response = agent.client.post("/api/v1/contacts", data=body, content_type="application/json",
+                                 headers=agent._headers({"Idempotency-Key": "busy"}))
+    assert response.status_code == 409 and error_of(response)["code"] == "idempotency_key_in_use"
+    assert Contact.select().count() == 0

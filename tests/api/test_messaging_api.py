@@ -120,3 +120,14 @@ def test_providers_health_and_balance(api, app):
     rows = {p["name"]: p for p in api("supervisor").get("/api/v1/providers").get_json()}
     assert set(rows) == {"citcall", "masking", "airtel", "oca"}
     assert rows["masking"]["balance"] == 12500.0 and rows["citcall"]["ok"] is None
+
+
+def test_a_rate_limited_request_retried_with_its_key_sends_later(api, app, sandbox):
+    app.config["OTP_MAX_PER_NUMBER"] = 1
+    agent = api("agent")
+    assert agent.post("/api/v1/otp", json={"phone": OK}).status_code == 201
+    headers = {"Idempotency-Key": "retry-after-limit"}
+    assert agent.post("/api/v1/otp", json={"phone": OK}, headers=headers).status_code == 429
+    app.config["OTP_MAX_PER_NUMBER"] = 5
+    assert agent.post("/api/v1/otp", json={"phone": OK}, headers=headers).status_code == 201
+    assert len(citcall_requests(sandbox, "asynccall")) == 2

@@ -176,6 +176,10 @@ def test_refresh_keeps_the_recipients_page_and_filter_shown(page, app, users):
     sign_in(page, "supervisor@example.com", PASSWORD)
     page.goto(f"/campaigns/{campaign.id}")
     _mark_document(page)
+    page.locator("#recipients .pagination").scroll_into_view_if_needed()
+    scrolled = page.evaluate("window.scrollY")
+    assert scrolled > 0 and _polls_after(page, f"/campaigns/{campaign.id}", 5) >= 2
+    assert page.evaluate("window.scrollY") == scrolled  # refreshes morph in place: the page does not jump
     page.locator("#recipients").get_by_role("link", name="Next →").click()
     page.locator("#recipients .pagination").get_by_text("Page 2").wait_for()
     assert page.locator("#recipients tbody tr").count() == 1
@@ -186,3 +190,32 @@ def test_refresh_keeps_the_recipients_page_and_filter_shown(page, app, users):
     assert page.locator("#campaign-live").get_attribute("hx-get") == f"/campaigns/{campaign.id}?state=queued"
     assert _polls_after(page, f"/campaigns/{campaign.id}", 5) >= 2
     assert page.input_value("#recipients select[name=state]") == "queued" and _same_document(page)
+
+
+def test_ivr_calls_page_keeps_open_details_and_shows_the_retry(page, app, users, sandbox, worker):
+    from tests.ivr.helpers import ivr_campaign, make_list
+    from webapp.campaigns import service
+    from webapp.models import Send, utcnow
+
+    with app.app_context():
+        campaign = ivr_campaign(users["admin"], [make_list("Survey", ["+6281234560000", "+6281234560486"]).id],
+                                retry_attempts=1, retry_gap_minutes=1)
+        service.launch(campaign)
+    sign_in(page, "supervisor@example.com", PASSWORD)
+    page.goto(f"/campaigns/{campaign.id}/calls")
+    calls = page.locator("#ivr-calls[data-live]")
+    calls.locator("[data-retry-pending]").wait_for(timeout=30000)
+    row_id = calls.locator("tr", has=page.locator("[data-retried]")).get_attribute("id")
+    busy = page.locator(f"#{row_id}")
+    assert "busy · called again" in busy.inner_text()
+    busy.locator("summary").click()
+    _mark_document(page)
+    assert _polls_after(page, f"/campaigns/{campaign.id}/calls", 5) >= 2
+    assert busy.locator("details").get_attribute("open") is not None  # the morph kept it open
+
+    with app.app_context():
+        Send.update(not_before=utcnow()).where(Send.retry_of.is_null(False)).execute()
+    page.locator("#ivr-calls:not([data-live])").wait_for(timeout=40000)
+    assert page.locator("#ivr-calls [data-retry-pending]").count() == 0
+    assert page.locator("#ivr-calls tbody tr").count() == 3 and _same_document(page)
+    assert busy.locator("details").get_attribute("open") is not None

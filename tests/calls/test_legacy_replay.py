@@ -6,7 +6,7 @@ from datetime import UTC, timedelta
 import pytest
 
 from tests.calls.helpers import PHONES, customer
-from webapp.callbacks.ingest import apply_received
+from webapp.callbacks.jobs import apply_received
 from webapp.extensions import db
 from webapp.migrations import m0008_airtel_call_refs
 from webapp.models import Call, CallbackEvent, CallEvent, Send, utcnow

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from tests.providers.harness import ListSink, OutCase, assert_no_secrets, make_client, params, run_out_case
-from webapp.callbacks.ingest import stored_payload
+from webapp.callbacks.bodies import stored_payload
 from webapp.providers.base import CallbackInvalid, ProviderError, StatusUpdate
 from webapp.providers.masking import (
     Client,

@@ -4,8 +4,8 @@ API tokens in Settings, outgoing webhooks, and the click-to-call link other tool
 API requests carry no session and no CSRF token: a bearer token is the only credential they accept, so a
 browser's cookies can never drive the API (and a token can never open a page).
 """
-from flask import Blueprint, g, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, current_app, g, request
+from werkzeug.exceptions import HTTPException, default_exceptions
 
 from webapp.api.errors import ApiError, error_response
 
@@ -41,9 +41,6 @@ def token_gate():
     row, user = found
     # flask-login reads the request's user from g._login_user first: the token's user, never a cookie's.
     g._login_user = user
-    g.api_token = row
-    from flask import current_app
-
     limit = ratelimit.Limit("api token", ratelimit.key("api", row.id), current_app.config["API_RATE_LIMIT"],
                             RATE_WINDOW_SECONDS)
     try:
@@ -60,7 +57,7 @@ def _json_http_error(exc):
 
 
 def _api_or(original):
-    """Errors raised before any view (an unknown /api URL, a wrong method) answer JSON under /api."""
+    """An error under /api answers JSON, wherever it was raised (routing, a before_request guard, a view)."""
 
     def handle(exc):
         if request.path.startswith("/api/") and isinstance(exc, HTTPException):
@@ -76,25 +73,32 @@ bp.register_error_handler(HTTPException, _json_http_error)
 
 def init_app(app):
     from webapp import security
-    from webapp.api import cli
+    from webapp.api import cli, idempotency, webhook_events
     from webapp.extensions import csrf
+    from webapp.scheduler import register_job
 
     csrf.exempt(bp)
     security.PUBLIC_ENDPOINTS.update(PUBLIC_ENDPOINTS)
     app.before_request_funcs.setdefault(None, []).insert(0, token_gate)
-    for status in (404, 405, 413):
-        handlers = app.error_handler_spec.get(None, {}).get(status, {})
-        original = next(iter(handlers.values()), None)
+    # Code-specific app handlers (HTML error pages) are found before a blueprint's generic one, and routing
+    # errors belong to no blueprint: each is wrapped to answer JSON under /api.
+    for status in (400, 403, 404, 405, 413, 500):
+        exception = default_exceptions[status]
+        original = app.error_handler_spec.get(None, {}).get(status, {}).get(exception)
         app.register_error_handler(status, _api_or(original))
     app.register_blueprint(bp)
     app.register_blueprint(pages_bp)
     cli.init_app(app)
+    webhook_events.init_app(app)
+    register_job("api-idempotency-prune", lambda _app: idempotency.prune(), seconds=3600)
 
 
 from webapp.api import (  # noqa: E402,F401  (routes register on import)
+    call_link,
     openapi,
     token_views,
     v1_campaigns,
     v1_contacts,
     v1_messaging,
+    webhook_views,
 )

@@ -97,6 +97,18 @@ def read_query(schema):
     return _load(schema, args)
 
 
+def _statuses(errors, query, body, upload, idempotent):
+    """Every status the operation may answer besides its success, derived from what it reads."""
+    statuses = set(errors) | set(COMMON_ERRORS)
+    if query is not None or body is not None:
+        statuses.add(422)
+    if body is not None or upload:
+        statuses.add(413)
+    if idempotent:
+        statuses.add(409)
+    return tuple(sorted(statuses))
+
+
 def operation(rule, method, *, summary, tag, role="agent", query=None, body=None, response=None, status=200,
               errors=(), idempotent=False, upload=None, description=""):
     """Declare, route and validate one API operation. The view gets the path values plus ``query`` and/or
@@ -105,7 +117,7 @@ def operation(rule, method, *, summary, tag, role="agent", query=None, body=None
     def decorator(func):
         op = Operation(rule=rule, method=method, endpoint=f"{bp.name}.{func.__name__}", summary=summary, tag=tag,
                        role=role, query=query, body=body, response=response, status=status,
-                       errors=tuple(sorted(set(errors) | set(COMMON_ERRORS))), idempotent=idempotent,
+                       errors=_statuses(errors, query, body, upload, idempotent), idempotent=idempotent,
                        upload=upload or {}, description=description)
 
         @wraps(func)

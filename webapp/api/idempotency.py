@@ -3,19 +3,25 @@
 The key is claimed by inserting its row before the work starts (the unique index settles a race between two
 retries arriving together: the loser answers 409 while the first is still being handled). The answer is
 stored with the row; the same key with another method, path or body is a 409 too. A request that failed
-with a server error leaves no row, so it can be retried with the same key.
+with a server error or a rate limit (429) leaves no row, so it can be retried with the same key. Keys are
+kept for KEEP.
 """
 import hashlib
+from datetime import timedelta
 
 from flask import Response, request
 from peewee import IntegrityError
 
 from webapp.api.errors import ApiError
 from webapp.extensions import db
-from webapp.models import ApiIdempotency
+from webapp.models import ApiIdempotency, utcnow
 
 HEADER = "Idempotency-Key"
 MAX_KEY = 200
+# How long a key is remembered: retries happen within minutes; a day covers an outage of the caller too.
+KEEP = timedelta(hours=24)
+# Refusals that say "not now" rather than "no": the retry they ask for must run, not replay them.
+TRANSIENT = {429}
 
 
 def _request_hash():
@@ -68,9 +74,14 @@ def answer(user_id, run):
     except BaseException:
         row.delete_instance()
         raise
-    if response.status_code >= 500:
+    if response.status_code >= 500 or response.status_code in TRANSIENT:
         row.delete_instance()
         return response
     ApiIdempotency.update(status=response.status_code, body=response.get_data(as_text=True)).where(
         ApiIdempotency.id == row.id).execute()
     return response
+
+
+def prune(now=None):
+    """The worker's hourly job: forget keys older than KEEP."""
+    return ApiIdempotency.delete().where(ApiIdempotency.created_at < (now or utcnow()) - KEEP).execute()

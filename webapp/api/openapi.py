@@ -16,6 +16,7 @@ from webapp.api import bp, schemas
 from webapp.api.errors import json_response
 from webapp.api.framework import OPERATIONS
 from webapp.api.idempotency import HEADER
+from webapp.api.webhooks import EVENT_SCHEMAS, EVENTS
 
 TITLE = "Campaign Console API"
 VERSION = "1.0.0"
@@ -29,6 +30,11 @@ ERROR_TEXT = {
     413: "Body larger than the server accepts",
     422: "Refused: `fields` names what to fix",
     429: "Rate limit of the token (or of OTP sends): see Retry-After",
+}
+ERROR_HEADERS = {
+    401: {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
+    429: {"Retry-After": {"description": "Seconds to wait (token limit)", "schema": {"type": "string",
+                                                                                     "pattern": "^[0-9]+$"}}},
 }
 DESCRIPTION = """Bearer tokens (Settings > API tokens, or `flask api-token create --user EMAIL`) act with
 their user's role. Errors are `{"error": {"code", "message", "fields"}}`. Lists page with `limit` and the
@@ -56,9 +62,15 @@ def _operation(op):
     else:
         responses[str(op.status)] = {"description": "OK" if op.status == 200 else "Created",
                                      "content": {"application/json": {"schema": op.response}}}
+    if op.idempotent:
+        responses[str(op.status)]["headers"] = {"Idempotent-Replayed": {
+            "description": "Present on an answer replayed for a repeated Idempotency-Key",
+            "schema": {"type": "string", "enum": ["true"]}}}
     for status in op.errors:
         responses[str(status)] = {"description": ERROR_TEXT[status],
                                   "content": {"application/json": {"schema": schemas.Error}}}
+        if status in ERROR_HEADERS:
+            responses[str(status)]["headers"] = ERROR_HEADERS[status]
     spec = {"summary": op.summary, "tags": [op.tag], "operationId": op.endpoint.split(".", 1)[1],
             "parameters": params, "responses": responses,
             "description": f"Role: {op.role} or above." + (f" {op.description}" if op.description else "")}
@@ -77,12 +89,36 @@ def build():
                    info={"description": DESCRIPTION}, security=[{"bearer": []}])
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", schema=schemas.Error)
+    for name in {schema.__name__ for schema in EVENT_SCHEMAS.values()}:
+        if name not in spec.components.schemas:
+            spec.components.schema(name, schema=getattr(schemas, name))
     paths = {}
     for op in OPERATIONS:
         paths.setdefault(openapi_path(op.rule), {})[op.method.lower()] = _operation(op)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
-    return spec.to_dict()
+    document = spec.to_dict()
+    document["webhooks"] = _webhooks()
+    return document
+
+
+def _webhooks():
+    """OpenAPI 3.1's outgoing requests: one per event, the envelope around that event's data schema."""
+    signed = [{"in": "header", "name": name, "required": True, "schema": {"type": "string"}, "description": text}
+              for name, text in (("Webhook-Id", "The delivery's id, the same on every retry"),
+                                 ("Webhook-Event", "The event name"),
+                                 ("Webhook-Timestamp", "Unix seconds of this attempt"),
+                                 ("Webhook-Signature", "v1= + hex HMAC-SHA256(secret, timestamp + '.' + body)"))]
+    hooks = {}
+    for event, schema in EVENT_SCHEMAS.items():
+        envelope = {"type": "object", "required": ["event", "occurred_at", "data"], "properties": {
+            "event": {"const": event}, "occurred_at": {"type": "string", "format": "date-time"},
+            "data": {"$ref": f"#/components/schemas/{schema.__name__}"}}}
+        hooks[event] = {"post": {
+            "summary": EVENTS[event], "operationId": f"webhook_{event.replace('.', '_')}", "parameters": signed,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": envelope}}},
+            "responses": {"2XX": {"description": "Delivered; anything else is retried with backoff"}}}}
+    return hooks
 
 
 def document():

@@ -17,11 +17,14 @@ DEFAULT_LIMIT = 50
 ID = {"validate": validate.Range(min=1, max=2**31 - 1)}
 
 
-class UtcDateTime(mf.DateTime):
-    """Stored naive UTC; written with its offset, as RFC 3339 (and OpenAPI's date-time) requires."""
+def utc_iso(value):
+    """A stored naive-UTC time written with its offset, as RFC 3339 (and OpenAPI's date-time) requires."""
+    return None if value is None else value.replace(tzinfo=UTC).isoformat()
 
+
+class UtcDateTime(mf.DateTime):
     def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else value.replace(tzinfo=UTC).isoformat()
+        return utc_iso(value)
 
 
 def text(max_length, **kwargs):
@@ -272,3 +275,36 @@ class Provider(Schema):
     balance = mf.Float(required=True, allow_none=True)
     message = mf.String(required=True)
     checked_at = UtcDateTime(required=True, allow_none=True)
+
+
+# --- webhook payloads (the `data` of each event; see webapp.api.webhooks.EVENT_SCHEMAS) ----------------------
+
+class SendEvent(Schema):
+    id = mf.Integer(required=True)
+    kind = mf.String(required=True, metadata={"description": "sms.masking, sms.citcall, otp.miscall, otp.sms, "
+                                                             "ivr.oca, c2c.airtel"})
+    provider = mf.String(required=True)
+    campaign_id = mf.Integer(required=True, allow_none=True)
+    contact_id = mf.Integer(required=True, allow_none=True)
+    to_number = mf.String(required=True)
+    state = mf.String(required=True)
+    error_code = mf.String(required=True)
+    error_text = mf.String(required=True)
+    final_at = UtcDateTime(required=True, allow_none=True)
+
+
+class InboundSms(Schema):
+    id = mf.Integer(required=True)
+    provider = mf.String(required=True)
+    sender = mf.String(required=True)
+    text = mf.String(required=True)
+    received_at = UtcDateTime(required=True, allow_none=True)
+    contact_id = mf.Integer(required=True, allow_none=True)
+    opted_out = mf.Boolean(required=True, metadata={"description": "the message was a STOP"})
+
+
+class OptOutEvent(Schema):
+    phone = mf.String(required=True)
+    reason = mf.String(required=True)
+    source = mf.String(required=True, metadata={"description": "manual | contact | sms | import"})
+    created_at = UtcDateTime(required=True)

@@ -3,26 +3,23 @@
 The web side only stores: it reads at most CALLBACK_MAX_BYTES, checks the body can be read (bounded JSON,
 the provider module's own parse, no database), and writes one row whose status is already known:
 received (to apply), invalid (answered 400) or failed (a limit was hit). Applying touches sends, calls and
-campaigns, so it runs in the worker (CALLBACK_APPLY=worker: apply_received every second) where a slow or
+campaigns, so it runs in the worker (CALLBACK_APPLY=worker: webapp.callbacks.jobs) where a slow or
 broken event delays nobody's HTTP answer; CALLBACK_APPLY=inline applies right after storing.
 
 Event statuses: received > applied | orphan (reference not known yet; applied when it appears) | ignored |
 invalid | failed (applying raised, or a parsing limit was hit; error says why; retried MAX_ATTEMPTS times).
 """
-import base64
 import hashlib
 import json
 import logging
-import re
-import time
 import uuid
-from datetime import timedelta
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from flask import current_app, jsonify, request
 from peewee import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from webapp.callbacks.bodies import ParseLimit, encode_body, parse_payload, safe_text, stored_payload
 from webapp.extensions import db
 from webapp.models import CallbackEvent, utcnow
 from webapp.providers.base import CallbackInvalid, redact_json_values
@@ -39,109 +36,16 @@ CHECKS = {}
 SECRET_FIELDS = {"citcall": ("token", "token_verify")}
 # Headers worth keeping with the raw body (never cookies or authorization).
 KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Forwarded-For", "Content-Length")
-# No provider nests its callbacks more than three levels; far beyond that is an attack on the parser.
-MAX_JSON_DEPTH = 32
 # Tries of an event whose handler raised: a database hiccup or a bug since fixed gets a second chance.
 MAX_ATTEMPTS = 3
-APPLY_BATCH = 200
-# The apply job runs every second: it stops taking events before the next run is due, so the scheduler never
-# has to skip (and warn about) a run still going; the next run carries on where it stopped.
-APPLY_BUDGET_SECONDS = 0.9
-# Inline mode applies in the web; the worker only picks up what a web process stored and then died before applying.
-INLINE_GRACE_SECONDS = 60
 # Query strings keep printable ASCII as is; any other byte is percent-encoded (same meaning, storable text).
 QUERY_SAFE = "".join(chr(c) for c in range(0x21, 0x7F))
-
-
-class ParseLimit(ValueError):
-    """A body beyond what the parser accepts (depth): stored as failed, answered 400, never retried."""
 
 
 def register(provider, handler, check=None):
     HANDLERS[provider] = handler
     if check is not None:
         CHECKS[provider] = check
-
-
-def safe_text(text):
-    """Text any database stores: NUL and lone surrogates (from a JSON \\u0000 or \\ud800) replaced."""
-    if "\x00" in text:
-        text = text.replace("\x00", "\ufffd")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "replace").decode("utf-8")
-    return text
-
-
-def _safe_values(value):
-    if isinstance(value, str):
-        return safe_text(value)
-    if isinstance(value, dict):
-        return {safe_text(str(k)): _safe_values(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_safe_values(v) for v in value]
-    return value
-
-
-_ESCAPES = re.compile(rb"\\.", re.S)
-_STRINGS = re.compile(rb'"[^"]*"')
-_BRACKETS = re.compile(rb"[\[\]{}]")
-
-
-def json_depth_exceeds(raw, limit=MAX_JSON_DEPTH):
-    """True when brackets outside strings nest deeper than ``limit``. Linear: escapes go first, so a string is
-    then simply quote to quote, and the scan stops at the first level too deep."""
-    depth = 0
-    for match in _BRACKETS.finditer(_STRINGS.sub(b"", _ESCAPES.sub(b"", raw))):
-        if match.group() in (b"[", b"{"):
-            depth += 1
-            if depth > limit:
-                return True
-        else:
-            depth -= 1
-    return False
-
-
-def _first_values(pairs):
-    values = {}
-    for key, value in pairs:
-        values.setdefault(key, value)
-    return values
-
-
-def parse_payload(method, query, content_type, raw):
-    """The payload a handler receives, from the stored request (the web and the worker read it alike)."""
-    if method == "GET":
-        return _safe_values(_first_values(parse_qsl(query, keep_blank_values=True, errors="replace")))
-    mimetype = content_type.split(";", 1)[0].strip().lower()
-    if mimetype == "application/json" or raw[:1] in (b"{", b"["):
-        if json_depth_exceeds(raw):
-            raise ParseLimit(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
-        try:
-            return _safe_values(json.loads((raw or b"null").decode("utf-8")))
-        except UnicodeDecodeError:
-            raise ValueError("body is not UTF-8 JSON") from None
-        except ValueError:
-            raise ValueError("body is not valid JSON") from None
-    form = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True) if raw else []
-    return _safe_values(_first_values(form or parse_qsl(query, keep_blank_values=True, errors="replace")))
-
-
-def encode_body(raw):
-    """(text, encoding) storable in a TEXT column without loss: NUL bytes and invalid UTF-8 go as base64."""
-    if b"\x00" not in raw:
-        try:
-            return raw.decode("utf-8"), "utf8"
-        except UnicodeDecodeError:
-            pass
-    return base64.b64encode(raw).decode("ascii"), "base64"
-
-
-def raw_body(event):
-    if event.body_encoding == "base64":
-        return base64.b64decode(event.body)
-    return (event.body or "").encode("utf-8")
 
 
 def dedupe_key(provider, kind, method, query, body):
@@ -169,13 +73,51 @@ def _read_body(cap):
     return None if len(raw) > cap else raw
 
 
+# Columns the web writes (all but id and applied_at).
+STORED_COLUMNS = ("provider", "kind", "dedupe_key", "reference", "method", "query", "headers", "body",
+                  "body_encoding", "remote_addr", "status", "error", "attempts", "received_at")
+
+
 def _store(**fields):
+    """INSERT the event; None when its dedupe key is already there. Plain SQL, autocommitted: this is the whole
+    cost of a callback in the web, and building the ORM's INSERT or wrapping it in BEGIN/COMMIT costs more than
+    the statement itself. Inside a caller's transaction a savepoint keeps a duplicate from aborting it."""
+    row = {"reference": "", "body": "", "body_encoding": "utf8", "error": "", "attempts": 0, **fields,
+           "received_at": utcnow()}
+    columns = ", ".join(f'"{name}"' for name in STORED_COLUMNS)
+    sql = (f"INSERT INTO callback_event ({columns}) VALUES ({', '.join([db.param] * len(STORED_COLUMNS))}) "
+           "RETURNING id")
+    params = [row[name] for name in STORED_COLUMNS]
     try:
-        with db.atomic():
-            return CallbackEvent.create(**fields)
+        if db.in_transaction():
+            with db.atomic():
+                event_id = db.execute_sql(sql, params).fetchone()[0]
+        else:
+            event_id = db.execute_sql(sql, params).fetchone()[0]
     except IntegrityError:
-        # The same callback delivered again: already stored (and applied, or about to be) once.
+        # The same callback delivered again: already stored (and applied, or about to be) once. Anything else
+        # refused is a bug that must not pass for a duplicate.
+        if not CallbackEvent.select().where(CallbackEvent.dedupe_key == row["dedupe_key"]).exists():
+            raise
         return None
+    return CallbackEvent(id=event_id, **row)
+
+
+def _checked(provider, kind, query, raw):
+    """(status, error, attempts, payload) of a body read by the web: received, invalid or failed (a limit)."""
+    try:
+        payload = parse_payload(request.method, query, request.content_type or "", raw)
+        check = CHECKS.get(provider)
+        if check is not None:
+            check(kind, payload)
+    except ParseLimit as exc:
+        return "failed", str(exc), MAX_ATTEMPTS, None
+    except (CallbackInvalid, ValueError) as exc:
+        return "invalid", safe_text(str(exc)), 0, None
+    except Exception:  # a parser bug: stored for the worker, whose failure will say what it was
+        log.exception("%s callback could not be checked", provider)
+        return "received", "", 0, None
+    return "received", "", 0, payload
 
 
 def receive(provider, kind):
@@ -195,18 +137,7 @@ def receive(provider, kind):
         _store(**common, dedupe_key=f"{provider}:too-large:{uuid.uuid4().hex}", status="failed", error=error,
                attempts=MAX_ATTEMPTS)
         return jsonify(status="too_large", error=error), 413
-    status, error, attempts, payload = "received", "", 0, None
-    try:
-        payload = parse_payload(request.method, stored_query, request.content_type or "", raw)
-        check = CHECKS.get(provider)
-        if check is not None:
-            check(kind, payload)
-    except ParseLimit as exc:
-        status, error, attempts = "failed", str(exc), MAX_ATTEMPTS
-    except (CallbackInvalid, ValueError) as exc:
-        status, error = "invalid", safe_text(str(exc))
-    except Exception:  # a parser bug: stored for the worker, whose failure will say what it was
-        log.exception("%s callback could not be checked", provider)
+    status, error, attempts, payload = _checked(provider, kind, stored_query, raw)
     body, encoding = encode_body(_redacted(provider, raw))
     event = _store(**common, dedupe_key=dedupe_key(provider, kind, request.method, query, raw), body=body,
                    body_encoding=encoding, status=status, error=error, attempts=attempts)
@@ -228,89 +159,42 @@ def apply(event, payload=None):
     handler = HANDLERS.get(event.provider)
     if handler is None:
         return event.status, ""
-    status, error = "", ""
-    if payload is None:
-        try:
-            payload = stored_payload(event)
-        except ValueError as exc:
-            status, error = "invalid", safe_text(str(exc))
-    if not status:
-        try:
-            # The verdict is written in the handler's own transaction: an "orphan" committed apart from the lookup
-            # that found no send could land just after the send's id was stored and its orphans were looked for.
-            with db.atomic():
-                status = handler(event, payload)
-                return _finish(event, status, ""), ""
-        except CallbackInvalid as exc:
-            status, error = "invalid", safe_text(str(exc))
-        except Exception as exc:  # a handler bug must not lose the event, answer 5xx or stop the worker's job
-            log.exception("callback %s could not be applied", event.id)
-            status, error = "failed", safe_text(f"{type(exc).__name__}: {exc}")[:2000]
-    return _finish(event, status, error), error
-
-
-def _finish(event, status, error):
-    fields = {CallbackEvent.status: status, CallbackEvent.error: error,
-              CallbackEvent.reference: safe_text(str(event.reference or ""))[:128]}
-    if status == "applied":
-        fields[CallbackEvent.applied_at] = utcnow()
-    if status == "failed":
-        fields[CallbackEvent.attempts] = CallbackEvent.attempts + 1
     try:
-        CallbackEvent.update(fields).where(CallbackEvent.id == event.id).execute()
+        if payload is None:
+            payload = stored_payload(event)
+        # The outcome is recorded in the handler's own savepoint: one savepoint per event, and a refused
+        # record undoes the handler's changes too.
+        with db.atomic():
+            status = handler(event, payload)
+            record(event, status, "")
+        return status, ""
+    except (CallbackInvalid, ValueError) as exc:
+        status, error = "invalid", safe_text(str(exc))
+    except Exception as exc:  # a handler bug must not lose the event, answer 5xx or stop the worker's job
+        log.exception("callback %s could not be applied", event.id)
+        status, error = "failed", safe_text(f"{type(exc).__name__}: {exc}")[:2000]
+    try:
+        with db.atomic():
+            record(event, status, error)
     except Exception as exc:
         # Something in the outcome the database refuses: record that alone, so this event cannot come back.
         log.exception("callback %s: outcome could not be recorded", event.id)
-        status = "failed"
-        CallbackEvent.update({CallbackEvent.status: status, CallbackEvent.attempts: MAX_ATTEMPTS,
-                              CallbackEvent.error: f"outcome could not be recorded: {type(exc).__name__}"}
-                             ).where(CallbackEvent.id == event.id).execute()
+        status, error = "failed", f"outcome could not be recorded: {type(exc).__name__}"
+        with db.atomic():
+            record(event, status, error, attempts=MAX_ATTEMPTS)
+    return status, error
+
+
+def record(event, status, error, attempts=None):
+    """UPDATE the event's outcome (plain SQL: once per callback on the worker's hot path)."""
+    p = db.param
+    values = {"status": status, "error": error, "reference": safe_text(str(event.reference or ""))[:128]}
+    if status == "applied":
+        values["applied_at"] = utcnow()
+    assignments = [f'"{column}" = {p}' for column in values]
+    if attempts is not None:
+        assignments.append(f'"attempts" = {int(attempts)}')
+    elif status == "failed":
+        assignments.append('"attempts" = "attempts" + 1')
+    db.execute_sql(f"UPDATE callback_event SET {', '.join(assignments)} WHERE id = {p}", (*values.values(), event.id))
     event.status, event.error = status, error
-    return status
-
-
-def stored_payload(event):
-    """Rebuild the payload of a stored event (the worker's apply, orphans applied later)."""
-    try:
-        content_type = json.loads(event.headers or "{}").get("Content-Type", "")
-    except ValueError:
-        content_type = ""
-    return parse_payload(event.method, event.query or "", content_type, raw_body(event))
-
-
-def _pending(condition):
-    return (CallbackEvent.select().where(condition & CallbackEvent.provider.in_(list(HANDLERS)))
-            .order_by(CallbackEvent.id).limit(APPLY_BATCH))
-
-
-def apply_received(app=None, older_than_seconds=None, budget=APPLY_BUDGET_SECONDS):
-    """The worker's job: stored callbacks in arrival order, each in isolation. Returns how many it took.
-
-    In inline mode the web applies them itself; only those left behind for INLINE_GRACE_SECONDS are taken."""
-    if older_than_seconds is None:
-        inline = (app or current_app).config["CALLBACK_APPLY"] == "inline"
-        older_than_seconds = INLINE_GRACE_SECONDS if inline else 0
-    condition = CallbackEvent.status == "received"
-    if older_than_seconds:
-        condition &= CallbackEvent.received_at < utcnow() - timedelta(seconds=older_than_seconds)
-    deadline = time.monotonic() + budget
-    done, last_id = 0, 0
-    while True:
-        # Past the last id seen: an event a handler left "received" is not taken again in this run.
-        batch = list(_pending(condition & (CallbackEvent.id > last_id)))
-        for event in batch:
-            apply(event)
-            last_id = event.id
-            done += 1
-            if time.monotonic() > deadline:
-                return done
-        if len(batch) < APPLY_BATCH:
-            return done
-
-
-def replay_failed(app=None, older_than_seconds=60):
-    """Apply again, each in isolation, the events a handler raised on fewer than MAX_ATTEMPTS times."""
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
-    retry = ((CallbackEvent.status == "failed") & (CallbackEvent.attempts < MAX_ATTEMPTS)
-             & (CallbackEvent.received_at < cutoff))
-    return sum(1 for event in list(_pending(retry)) if apply(event)[0] != "failed")

@@ -262,11 +262,17 @@ class Filters:
         return {name: value for name, value in values.items() if value not in (None, "")}
 
 
+# A filter date outside these years is no filter anyone means, and at the ends of the calendar the day after
+# (or the shift to UTC) would overflow.
+DATE_YEARS = range(1900, 9999)
+
+
 def _date(text):
     try:
-        return date.fromisoformat((text or "").strip())
+        value = date.fromisoformat((text or "").strip())
     except ValueError:
         return None
+    return value if value.year in DATE_YEARS else None
 
 
 @dataclass

@@ -201,8 +201,7 @@ def progress(campaign):
     waiting = by_state[states.QUEUED] + by_state[states.SENDING]
     processed = done if KINDS[campaign.kind].retries_by_itself(campaign) else total - waiting
     reached = by_state[states.DELIVERED] + by_state[states.FAILED] + by_state[states.UNDELIVERABLE]
-    retry_pending = (latest_attempts(campaign.id)
-                     .where(Send.retry_of.is_null(False) & Send.state.in_([states.QUEUED, states.SENDING])))
+    retry_pending = latest_attempts(campaign.id).where(Send.retry_of.is_null(False) & (Send.state == states.QUEUED))
     return {
         "by_state": by_state,
         "total": total,

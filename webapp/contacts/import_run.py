@@ -72,12 +72,13 @@ def _example(plan):
     return example
 
 
-def dry_run(job, lease=None):
+def dry_run(job, lease):
     """Plan every row against the contacts as they are now; returns the summary stored in job.plan."""
     planner = Planner(rules_for(job))
     counts = dict.fromkeys([*COUNTERS, "warnings", "rows"], 0)
     examples = {kind: [] for kind in [*COUNTERS, "warnings"]}
     for batch in batches(importer.file_records(job), BATCH_SIZE):
+        lease.check_stop()
         for plan in planner.plan(batch, lookup_existing):
             counts[plan.action] += 1
             counts["rows"] += 1
@@ -87,8 +88,7 @@ def dry_run(job, lease=None):
                 counts["warnings"] += 1
                 if len(examples["warnings"]) < SAMPLE_ROWS:
                     examples["warnings"].append(_example(plan))
-        if lease:
-            lease.renew()
+        lease.renew()
     return {"counts": counts, "examples": examples, "dedupe": job.dedupe, "planned_at": utcnow().isoformat()}
 
 
@@ -207,6 +207,7 @@ def import_job(job, lease):
         if done:
             planner.remember(batch[:done])
             batch, done = batch[done:], 0
+        lease.check_stop()
         writer.write(planner.plan(batch, lookup_existing))
     importer.finish(job.id, DONE, total_rows=writer.counts["processed_rows"])
 
@@ -217,9 +218,9 @@ def gave_up(job):
             "imported are kept. Upload the file again to finish it.")
 
 
-def run_next(_app, holder):
+def run_next(_app, holder, stop_event=None):
     """Take the oldest dry run or import no worker holds (queued, or left by a worker that died) and run it."""
-    claimed = long_jobs.claim(ImportJob, [PLANNING, QUEUED, RUNNING], holder)
+    claimed = long_jobs.claim(ImportJob, [PLANNING, QUEUED, RUNNING], holder, stop_event)
     if claimed is None:
         return False
     job, lease = claimed
@@ -233,6 +234,8 @@ def run_next(_app, holder):
             import_job(job, lease)
     except long_jobs.LeaseLost:
         log.warning("import %s: lease lost, another worker continues it", job.id)
+    except long_jobs.HandedBack:
+        log.info("import %s handed back: this worker is stopping", job.id)
     except ImportFileError as exc:
         importer.finish(job.id, FAILED, str(exc))
     except Exception:

@@ -7,7 +7,7 @@ from peewee import IntegrityError, fn
 
 from webapp.extensions import db
 from webapp.models import Contact, ContactEvent, ContactList, ContactListMember, OptOut, utcnow
-from webapp.params import id_list
+from webapp.params import id_list, id_value
 from webapp.phones import PhoneError, to_e164
 
 PER_PAGE = 50
@@ -262,7 +262,7 @@ class Filters:
         sort = args.get("sort", "name")
         return cls(
             q=(args.get("q") or "").strip()[:200],
-            list_id=int(list_id) if list_id.isdigit() else None,
+            list_id=id_value(list_id),
             status=status if status in STATUSES else "all",
             sort=sort if sort in SORTS else "name",
         )

@@ -2,7 +2,7 @@
 
 
 def init_app(app):
-    from webapp.callbacks.ingest import apply_received, replay_failed
+    from webapp.callbacks.jobs import apply_received, replay_failed
     from webapp.dispatch.adoption import retry_orphans
     from webapp.dispatch.claim import expire_leases
     from webapp.scheduler import register_job

@@ -76,7 +76,8 @@ def retry_orphans(app=None, now=None):
     """Scheduler job: orphans stored while their send was still `sending` (the worker had just died, its
     lease not yet expired) are tried again once the send has become `unknown`. Only orphans of providers
     with such sends, received since the oldest of them started, are read; returns how many were applied."""
-    from webapp.callbacks.ingest import apply, stored_payload
+    from webapp.callbacks.bodies import stored_payload
+    from webapp.callbacks.ingest import apply
 
     now = now or utcnow()
     providers = sorted({provider for provider, _ in ADOPTABLE})

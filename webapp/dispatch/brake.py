@@ -14,6 +14,7 @@ import logging
 
 from flask import current_app
 
+from webapp.db import dialect
 from webapp.dispatch import states
 from webapp.models import Campaign, Send, utcnow
 from webapp.reasons import reason_for
@@ -64,7 +65,13 @@ def _check_rate(campaign_id):
     window, limit = settings()
     if window <= 0 or limit <= 0:
         return None
-    campaign = Campaign.get_or_none(Campaign.id == campaign_id)
+    query = Campaign.select().where(Campaign.id == campaign_id)
+    if dialect() == "postgresql":
+        # Callbacks apply in their own transactions, concurrently: the observers take turns on the campaign
+        # row, so each counts after the one before it committed and the send that tips the rate over the
+        # limit is never judged on a snapshot missing its neighbours. (SQLite writers are serialised anyway.)
+        query = query.for_update()
+    campaign = query.first()
     if campaign is None or campaign.status != "running":
         return None
     since = campaign.brake_armed_at or campaign.launched_at

@@ -25,12 +25,14 @@ from webapp.dispatch.registry import SENDERS, SkipSend
 from webapp.dispatch.updates import apply_outcome, requeue_or_fail, settle_failure, skip
 from webapp.extensions import db
 from webapp.models import Send
-from webapp.outage import is_outage, retry
+from webapp.outage import is_outage, noticing, retry
 from webapp.providers.base import ProviderError, current_send_id, requests_made
 
 log = logging.getLogger(__name__)
 
-MAX_IN_FLIGHT = 16
+# Rate-limited sends wait in their thread for their moment (webapp.dispatch.limits): enough threads that the
+# account's rate, not the pool, sets the pace at a few hundred ms of provider latency.
+MAX_IN_FLIGHT = 32
 # A rate-limited provider gets at most this many seconds of sends claimed ahead of its rate.
 CLAIM_AHEAD_SECONDS = 1
 THROTTLE_COOLDOWN_SECONDS = 5
@@ -57,7 +59,7 @@ class Dispatcher:
         """Claim and start as many sends as rates and capacity allow; True when anything was started."""
         started = 0
         # Sender callbacks (rate, capacity) may read the app's config, whoever calls this.
-        with self.app.app_context(), db.connection_context():
+        with self.app.app_context(), db.connection_context(), noticing():
             # One read finds the kinds with due sends; only those pay for capacity checks and a claim
             # (a write transaction), which would otherwise compete with the sends' own writes.
             if self.stranded:
@@ -75,13 +77,18 @@ class Dispatcher:
                     continue
                 try:
                     ids = self._claim(kind, sender, free)
+                    rate = self._rate(sender)
+                    # One reservation for the batch: each send's moment in the account's rate.
+                    waits = limits.reserve(limits.rate_key(sender.provider), rate, len(ids)) if ids and rate else []
                 except Exception as exc:
                     self.stranded = self.stranded or is_outage(exc)
                     raise
                 if ids:
+                    now = time.monotonic()
+                    deadlines = dict(zip(ids, [now + wait for wait in waits], strict=False))
                     # One read for the whole batch; each thread gets its row instead of reading it again.
                     for send in Send.select().where(Send.id.in_(ids)).order_by(Send.id):
-                        self._start(kind, send)
+                        self._start(kind, send, deadlines.get(send.id))
                 started += len(ids)
         return started > 0
 
@@ -108,17 +115,17 @@ class Dispatcher:
     def _rate(self, sender):
         return sender.rate(self.app.config)
 
-    def _start(self, kind, send):
+    def _start(self, kind, send, deadline=None):
         with self.lock:
             self.in_flight[kind] = self.in_flight.get(kind, 0) + 1
             self.active.add(send.id)
-        self.pool.submit(self._run, kind, send)
+        self.pool.submit(self._run, kind, send, deadline)
 
     # --- sending --------------------------------------------------------------------------------------
-    def _run(self, kind, send):
+    def _run(self, kind, send, deadline):
         try:
             with self.app.app_context(), db.connection_context():
-                self.process(send)
+                self.process(send, deadline)
         except Exception:
             # The row stays `sending` and its lease will turn it `unknown`: visible, never resent silently.
             log.exception("dispatching send %s failed", send.id)
@@ -127,8 +134,9 @@ class Dispatcher:
                 self.in_flight[kind] -= 1
                 self.active.discard(send.id)
 
-    def process(self, send):
-        """Make the request for one send this dispatcher has claimed (a Send row or its id)."""
+    def process(self, send, deadline=None):
+        """Make the request for one send this dispatcher has claimed (a Send row or its id), at its moment in
+        the account's rate (``deadline``, time.monotonic(); reserved now when not given)."""
         if not isinstance(send, Send):
             send = Send.get_or_none(Send.id == send)
         if send is None or send.state != states.SENDING or send.lease_owner != self.owner:
@@ -137,12 +145,18 @@ class Dispatcher:
         rate = self._rate(sender)
         try:
             if rate:
-                limits.wait_for_turn(limits.rate_key(sender.provider), rate)
-            marked = mark_requesting(send.id, self.owner)
-            if marked and rate:
-                # Last, right before the request: a write that had to wait for the database does not
-                # bunch requests up at the provider.
-                limits.wait_to_leave(limits.rate_key(sender.provider), rate)
+                key = limits.rate_key(sender.provider)
+                if deadline is None:
+                    deadline = time.monotonic() + limits.reserve(key, rate)[0]
+                time.sleep(max(0.0, deadline - time.monotonic()))
+                # Counted in its second right before the request, so requests held up on the way cannot
+                # bunch past the rate. Past a full second it waits (rare, under a second) as `sending` with
+                # its start recorded: were the worker to die then, it would end `unknown`, never resent.
+                wait, marked = limits.depart(key, rate, partial(mark_requesting, send.id, self.owner))
+                if marked and wait > 0:
+                    time.sleep(wait)
+            else:
+                marked = mark_requesting(send.id, self.owner)
         except Exception as exc:
             if not is_outage(exc):
                 raise

@@ -133,12 +133,18 @@ def apply_update(provider, update):
         if not fields:
             return "ignored"
         fields[Send.updated_at] = utcnow()
-        # One transaction with the hooks: a call that ended unanswered and the retry it gets appear together,
-        # so no page ever counts that recipient as finished in between.
+        # One transaction with the kind's hooks: a call that ended unanswered and the retry it gets appear
+        # together, so no page ever counts that recipient as finished in between. The brake looks after the
+        # commit: it counts other sends' outcomes, which concurrent callbacks commit in their own transactions.
         with db.atomic():
-            if Send.update(fields).where((Send.id == send.id) & (Send.updated_at == send.updated_at)).execute():
-                _run_hooks(Send.get_by_id(send.id), update)
-                return "applied"
+            applied = Send.update(fields).where(
+                (Send.id == send.id) & (Send.updated_at == send.updated_at)).execute()
+            if applied:
+                send = Send.get_by_id(send.id)
+                _run_kind_hooks(send, update)
+        if applied:
+            _observe_brake(send)
+            return "applied"
     raise RuntimeError(f"send {update.reference} kept changing while applying an update")
 
 
@@ -165,8 +171,16 @@ def _update_fields(send, update):
 
 
 def _run_hooks(send, update):
+    _run_kind_hooks(send, update)
+    _observe_brake(send)
+
+
+def _run_kind_hooks(send, update):
     for hook in ON_UPDATE.get(send.kind, []):
         hook(send, update)
+
+
+def _observe_brake(send):
     if send.campaign_id is not None and send.state in (states.FAILED, states.UNDELIVERABLE):
         from webapp.dispatch import brake
 
@@ -209,7 +223,8 @@ def serialize_send(send_id):
 
 
 def _apply_stored_orphans(provider, reference, before=None):
-    from webapp.callbacks.ingest import apply, stored_payload
+    from webapp.callbacks.bodies import stored_payload
+    from webapp.callbacks.ingest import apply
 
     query = (CallbackEvent.select()
              .where((CallbackEvent.provider == provider) & (CallbackEvent.reference == str(reference))

@@ -3,7 +3,7 @@
 Each call gets its own callback URLs carrying ``call.callback_ref``, and a send's provider_ref becomes the
 correlationId Airtel answered (it was our own "call-<id>", which the platform never sends back). Callbacks
 the previous version could not tie to a call (stored "orphan" or "invalid") go back to "received", so the
-apply job (webapp.callbacks.ingest.apply_received) applies them again, in arrival order, with the new
+apply job (webapp.callbacks.jobs.apply_received) applies them again, in arrival order, with the new
 matching.
 """
 

@@ -4,7 +4,8 @@ STEPS = [
     """CREATE TABLE account_limit (
         name VARCHAR(64) NOT NULL PRIMARY KEY,
         next_at DOUBLE PRECISION NOT NULL,
-        last_at DOUBLE PRECISION NOT NULL,
+        second_at DOUBLE PRECISION NOT NULL,
+        second_count INTEGER NOT NULL,
         updated_at TIMESTAMP NOT NULL
     )""",
 ]

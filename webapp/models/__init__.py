@@ -62,7 +62,13 @@ from webapp.models.security import RateCounter, UserSession  # noqa: E402
 ALL_MODELS += [UserSession, RateCounter]
 __all__ += ["RateCounter", "UserSession"]
 
-from webapp.models.api import ApiIdempotency, ApiToken  # noqa: E402
+from webapp.models.api import (  # noqa: E402
+    ApiIdempotency,
+    ApiToken,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookScan,
+)
 
-ALL_MODELS += [ApiToken, ApiIdempotency]
-__all__ += ["ApiIdempotency", "ApiToken"]
+ALL_MODELS += [ApiToken, ApiIdempotency, WebhookEndpoint, WebhookDelivery, WebhookScan]
+__all__ += ["ApiIdempotency", "ApiToken", "WebhookDelivery", "WebhookEndpoint", "WebhookScan"]

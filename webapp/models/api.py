@@ -1,4 +1,4 @@
-from peewee import CharField, DateTimeField, IntegerField, TextField
+from peewee import BooleanField, CharField, DateTimeField, IntegerField, TextField
 
 from webapp.models.base import BaseModel, utcnow
 
@@ -36,3 +36,58 @@ class ApiIdempotency(BaseModel):
     class Meta:
         table_name = "api_idempotency"
         indexes = ((("user_id", "key"), True),)
+
+
+class WebhookEndpoint(BaseModel):
+    """A URL an admin registered to hear about events (webapp.api.webhooks.EVENTS), signed with its secret."""
+
+    url = CharField(max_length=500)
+    # Comma-separated event names.
+    events = TextField(default="")
+    # The HMAC key receivers verify signatures with; kept in clear because every delivery is signed with it.
+    secret = CharField(max_length=64)
+    active = BooleanField(default=True)
+    created_by = IntegerField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "webhook_endpoint"
+
+    @property
+    def event_list(self):
+        return [e for e in self.events.split(",") if e]
+
+
+class WebhookDelivery(BaseModel):
+    """One event for one endpoint: a row first, then POSTed (and retried with backoff) by the worker.
+
+    pending ──2xx──> delivered
+       └──other answer or no answer──> pending (next_attempt_at later) ──MAX_ATTEMPTS──> failed
+    """
+
+    endpoint_id = IntegerField()
+    event = CharField(max_length=40)
+    # What the event is about ("otp:12"): with endpoint_id unique, so an event seen twice is delivered once.
+    event_key = CharField(max_length=80)
+    payload = TextField()
+    state = CharField(max_length=16, default="pending")
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    last_status = IntegerField(null=True)
+    last_answer = TextField(default="")
+    created_at = DateTimeField(default=utcnow, index=True)
+    delivered_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "webhook_delivery"
+        indexes = ((("endpoint_id", "event_key"), True), (("state", "next_attempt_at"), False))
+
+
+class WebhookScan(BaseModel):
+    """How far the collector has looked at one source of events (webapp.api.webhook_events)."""
+
+    source = CharField(max_length=40, primary_key=True)
+    scanned_to = DateTimeField()
+
+    class Meta:
+        table_name = "webhook_scan"

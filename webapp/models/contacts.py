@@ -10,17 +10,12 @@ def dump_fields(fields):
     return json.dumps(fields or {}, ensure_ascii=False, sort_keys=True)
 
 
-def load_fields(custom_fields):
+def load_fields(text):
     try:
-        value = json.loads(custom_fields or "{}")
+        value = json.loads(text or "{}")
     except ValueError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-def template_variables(name, phone, custom_fields):
-    """What a message's {{variables}} can name for one contact (also read from bare columns, see sms)."""
-    return {"name": name, "phone": phone, **load_fields(custom_fields)}
 
 
 def search_text(name, phone, email, fields):
@@ -35,6 +30,11 @@ class ContactList(BaseModel):
     name = CharField(max_length=120, unique=True)
     description = TextField(default="")
     created_at = DateTimeField(default=utcnow)
+
+
+def template_variables(name, phone, custom_fields):
+    """What a message's {{variables}} can name for one contact (also read from bare columns, see sms)."""
+    return {"name": name, "phone": phone, **load_fields(custom_fields)}
 
 
 class Contact(BaseModel):

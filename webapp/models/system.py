@@ -75,12 +75,13 @@ class SchedulerLease(BaseModel):
 class AccountLimit(BaseModel):
     """A limit of one provider account shared by every worker, locked while it is read and changed.
 
-    name: "<provider>:rate" (next_at: the next moment free to reserve, last_at: when the last request left,
-    both in seconds of the database's clock) or "<provider>:concurrency" (a lock only: the count lives in
-    the send rows).
+    name: "<provider>:rate" (next_at: the next moment free to reserve; second_at, second_count: the latest
+    second of the clock requests left in, and how many; in seconds of the database's clock) or
+    "<provider>:concurrency" (a lock only: the count lives in the send rows).
     """
 
     name = CharField(max_length=64, primary_key=True)
     next_at = FloatField(default=0)
-    last_at = FloatField(default=0)
+    second_at = FloatField(default=0)
+    second_count = IntegerField(default=0)
     updated_at = DateTimeField(default=utcnow)

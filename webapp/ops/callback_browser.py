@@ -2,7 +2,7 @@
 send it was about."""
 from dataclasses import dataclass
 
-from webapp.callbacks import ingest
+from webapp.callbacks import bodies, ingest
 from webapp.models import CallbackEvent, Send
 from webapp.ops.filters import day_range, text
 from webapp.params import id_value
@@ -77,7 +77,7 @@ def sends_for(events):
 
 
 def body_text(event):
-    return ingest.raw_body(event).decode("utf-8", "replace")
+    return bodies.raw_body(event).decode("utf-8", "replace")
 
 
 def replay(event_id):

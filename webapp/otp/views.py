@@ -35,8 +35,8 @@ def _otp_or_404(otp_id):
 
 def _prefill(args):
     contact = None
-    if args.get("contact_id", "").isdigit():
-        contact = Contact.get_or_none(Contact.id == int(args["contact_id"]))
+    if id_value(args.get("contact_id")):
+        contact = Contact.get_or_none(Contact.id == id_value(args["contact_id"]))
     phone = contact.phone if contact else (args.get("phone") or "").strip()
     if contact is None and phone:
         from webapp.contacts.service import find_by_phone

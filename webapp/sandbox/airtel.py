@@ -22,7 +22,8 @@ Callbacks never echo a request field the spec does not define. By default events
 call's correlationId as clientCorrelationId (like Airtel's own sample code). In strict mode (state.strict,
 SANDBOX_STRICT) events are the spec's sample and nothing more: no id of any kind, no participantName,
 metaData only with a hang-up cause, hang-ups named "Removed", an unknown extra field, and every call's
-events out of order (as 0500); the CDR has no ids and its optional fields are absent. Only the callback
+events out of order (as 0500); the CDR has no ids and its optional fields are absent; the answer is the
+response table's {"correlationId": ...} without the sample's "status". Only the callback
 URL then tells which call a callback is about.
 Round robin needs an agent pool and the sandbox account has none: a well-formed round-robin request gets
 CUSTOMER_DETAILS_NOT_AVAILABLE (GUESS). Tests force any documented errorCode on the next request with
@@ -410,6 +411,8 @@ def execute_workflow():
     if code:
         return _error_response(code)
     call = simulator.start(body, lambda rid: url_for(".recording", rid=rid, _external=True))
+    if call.strict:  # the spec's response table: { "correlationId": <correlation_id> }, no status
+        return jsonify(correlationId=call.correlation_id)
     return jsonify(status="success", correlationId=call.correlation_id)
 
 
