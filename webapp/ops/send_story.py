@@ -67,7 +67,10 @@ def story(send):
     moments += [Moment(c.received_at, "callback", f"{c.kind or 'callback'}: {c.status}", detail=c.error, row=c)
                 for c in callback_rows]
     if send.submitted_at:
-        moments.append(Moment(send.submitted_at, "state", states.SUBMITTED,
+        # Only the answer to our request stores the provider id while the send is in flight (a callback that
+        # overtakes it waits as an orphan); its log row may be written a moment after the state, so no window.
+        answered = any(e.operation == request_operation and e.status_code for e in exchange_rows)
+        moments.append(Moment(send.submitted_at, "state", states.SUBMITTED, "request answer" if answered else
                               _cause(send.submitted_at, exchange_rows, callback_rows, request_operation)))
     if send.adopted_at:
         moments.append(Moment(send.adopted_at, "state", "provider id found", "callback",
