@@ -67,7 +67,7 @@ def test_every_page_of_the_console_renders_without_a_browser_error(page, app, us
     page.wait_for_url("**/")
     menu = page.locator("header.topbar .nav-links a")
     labels = [label.strip() for label in menu.all_inner_texts()]
-    assert labels == ["Dashboard", "Contacts", "Campaigns", "Calls", "OTP", "Inbox", "Settings"]
+    assert labels == ["Dashboard", "Contacts", "Campaigns", "Calls", "OTP", "Inbox", "Settings", "Logs"]
     for label in labels:
         page.locator("header.topbar .nav-links").get_by_role("link", name=label, exact=True).click()
         page.wait_for_load_state("networkidle")

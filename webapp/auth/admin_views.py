@@ -49,12 +49,15 @@ def edit(user_id):
     error = None
     if request.method == "POST":
         form = request.form
+        old_role = user.role
         try:
             _apply_edit(user, form)
         except UserError as exc:
             error = str(exc)
         else:
-            audit("user.update", user.email, user_id=current_user.id, remote_addr=request.remote_addr or "")
+            changed = f"role {old_role} > {user.role}" if user.role != old_role else ""
+            audit("user.role" if changed else "user.update", user.email, changed, user_id=current_user.id,
+                  remote_addr=request.remote_addr or "")
             flash("Changes saved.", "success")
             return redirect(url_for("admin.edit", user_id=user.id))
     return render_template("admin/user_edit.html", user=user, roles=ROLES, error=error), (422 if error else 200)

@@ -102,3 +102,12 @@ def set_active(user, active):
 
 def audit(action, target="", detail="", user_id=None, remote_addr=""):
     AuditLog.create(user_id=user_id, action=action, target=str(target), detail=detail, remote_addr=remote_addr)
+
+
+def audit_request(action, target="", detail=""):
+    """An audit row for what the signed-in user (if any) of the current request did, and from where."""
+    from flask import request
+    from flask_login import current_user
+
+    user_id = current_user.id if current_user.is_authenticated else None
+    audit(action, target, detail, user_id=user_id, remote_addr=(request.remote_addr or "")[:64])

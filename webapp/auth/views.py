@@ -4,7 +4,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from webapp.auth import bp, known_browsers, sessions
-from webapp.auth.service import BAD_CREDENTIALS, audit, authenticate, complete_login, normalize_email
+from webapp.auth.service import BAD_CREDENTIALS, audit, audit_request, authenticate, complete_login, normalize_email
 
 
 def _safe_next(target):
@@ -36,6 +36,8 @@ def login():
             sessions.sign_in(user, bool(request.form.get("remember")), request.remote_addr or "")
             audit("login", user.email, user_id=user.id, remote_addr=request.remote_addr or "")
             return redirect(_safe_next(request.args.get("next")))
+        # The e-mail as typed (cut to the column): an unknown address is a failed try worth seeing too.
+        audit_request("login.failed", normalize_email(email)[:254], error)
     status = 200 if error is None else (401 if error == BAD_CREDENTIALS else 429)
     return render_template("auth/login.html", error=error, email=email), status
 

@@ -12,6 +12,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from webapp.auth.service import audit_request
 from webapp.campaigns import audio, bp, ivr, service
 from webapp.campaigns.audience import resolve
 from webapp.campaigns.compose import list_ids_from
@@ -109,6 +110,8 @@ def new_ivr():
         except CampaignError as exc:
             errors = exc.fields or {"form": str(exc)}
         else:
+            audit_request("campaign.launch", f"campaign:{campaign.id}",
+                          f"{'scheduled' if start_at else 'launched'}, {created} recipients")
             flash(f"Campaign {'scheduled' if start_at else 'launched'}: {created} recipients.", "success")
             return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
     catalog_error = None if form else ivr.ensure_catalog()

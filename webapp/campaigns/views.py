@@ -4,6 +4,7 @@ from htmx_flask import make_response
 from peewee import JOIN
 
 from webapp.auth.decorators import role_required
+from webapp.auth.service import audit_request
 from webapp.campaigns import bp, message, service, sms
 from webapp.campaigns.audience import reachable, resolve
 from webapp.campaigns.compose import launch_from_form, list_ids_from, read_sms_form
@@ -54,6 +55,7 @@ def new():
             errors = exc.fields or {"form": str(exc)}
         else:
             verb = "scheduled" if start_at else "launched"
+            audit_request("campaign.launch", f"campaign:{campaign.id}", f"{verb}, {created} recipients")
             flash(f"Campaign {verb}: {created} recipients.", "success")
             return redirect(url_for("campaigns.detail", campaign_id=campaign.id))
     return render_template("campaigns/new.html", form=form, errors=errors, lists=all_lists(),
@@ -154,6 +156,7 @@ def control(campaign_id, action):
     except CampaignError as exc:
         flash(str(exc), "error")
     else:
+        audit_request(f"campaign.{action}", f"campaign:{campaign.id}", str(result) if action == "cancel" else "")
         done = {"pause": "Campaign paused.", "resume": "Campaign resumed.",
                 "cancel": f"Campaign cancelled; {result or 0} queued messages will not be sent."}
         flash(done[action], "success")
@@ -171,6 +174,9 @@ def retry(campaign_id):
     except CampaignError as exc:
         flash(str(exc), "error")
     else:
+        # Retrying "unknown" sends is the operator's explicit resend (they may have reached the phone).
+        audit_request("campaign.resend" if which == "unknown" else "campaign.retry", f"campaign:{campaign.id}",
+                      f"{which}: {created} new attempts")
         flash(f"{created} new attempts queued." if created else "Nothing to retry.", "success" if created else "info")
     return _back(campaign)
 
@@ -191,6 +197,7 @@ EXPORT_COLUMNS = ["send_id", "attempt", "contact", "phone", "state", "provider_r
 @bp.route("/<int:campaign_id>/export.csv")
 def export(campaign_id):
     campaign = _campaign(campaign_id)
+    audit_request("campaign.export", f"campaign:{campaign.id}")
     query = (Send.select(Send, Contact.name.alias("contact_name"))
              .join(Contact, on=(Send.contact_id == Contact.id), join_type=JOIN.LEFT_OUTER)
              .where(Send.campaign_id == campaign.id).order_by(Send.id).objects())

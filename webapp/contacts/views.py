@@ -189,6 +189,7 @@ def opt_out(contact_id):
     contact = _get_or_404(Contact, contact_id)
     optouts.opt_out_contacts([contact.id], request.form.get("reason") or "Opted out by staff", "contact",
                              current_user.id)
+    _audit("contacts.opt_out", contact.phone, request.form.get("reason") or "")
     flash("The contact is opted out and on the do-not-contact list.", "success")
     return redirect(url_for("contacts.detail", contact_id=contact.id))
 
@@ -290,6 +291,7 @@ def do_not_contact():
         except ContactError as exc:
             error = str(exc)
         else:
+            _audit("contacts.opt_out", entry.phone, entry.reason or "")
             flash(f"{entry.phone} will not be contacted.", "success")
             return redirect(url_for("contacts.do_not_contact"))
     q = (request.args.get("q") or "").strip()

@@ -19,6 +19,10 @@ class ChannelLog(BaseModel):
     error = TextField(default="")
     created_at = DateTimeField(default=utcnow, index=True)
 
+    class Meta:
+        # The provider log browser's filters, each with the id it pages by (m0021).
+        indexes = ((("provider", "id"), False), (("operation", "id"), False))
+
 
 class CallbackEvent(BaseModel):
     """A provider callback exactly as received, stored before it is applied.
@@ -44,6 +48,11 @@ class CallbackEvent(BaseModel):
     attempts = IntegerField(default=0)
     received_at = DateTimeField(default=utcnow, index=True)
     applied_at = DateTimeField(null=True)
+
+    class Meta:
+        # The callback browser's filters, each with the id it pages by (m0021); a send's callbacks (m0022).
+        indexes = ((("provider", "id"), False), (("status", "id"), False), (("provider", "status", "id"), False),
+                   (("provider", "reference"), False))
 
 
 class AuditLog(BaseModel):

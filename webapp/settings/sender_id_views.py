@@ -3,6 +3,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from webapp.auth.decorators import role_required
+from webapp.auth.service import audit_request
 from webapp.models import Send, SenderId
 from webapp.settings import bp, sender_ids
 
@@ -24,6 +25,7 @@ def sender_id_list():
         except sender_ids.SenderIdError as exc:
             error = str(exc)
         else:
+            audit_request("settings.sender_id_add", f"{added.provider}:{added.value}", added.note or "")
             flash(f"Sender id {added.value} added for {sender_ids.PROVIDERS[added.provider]}.", "success")
             return redirect(url_for("settings.sender_id_list"))
     rows = list(SenderId.select().order_by(SenderId.provider, SenderId.value))
@@ -37,6 +39,7 @@ def sender_id_list():
 def sender_id_delete(sender_id):
     sender = _sender(sender_id)
     sender_ids.remove(sender.id)
+    audit_request("settings.sender_id_remove", f"{sender.provider}:{sender.value}")
     flash(f"Sender id {sender.value} removed; campaigns already launched keep it.", "success")
     return redirect(url_for("settings.sender_id_list"))
 
