@@ -8,7 +8,7 @@ from tests.api.conftest import error_of
 from tests.campaigns.helpers import make_list
 from tests.ivr.mp3 import mp3
 from webapp.dispatch import dispatcher
-from webapp.models import AudioFile, Campaign, Send
+from webapp.models import AudioFile, AuditLog, Campaign, Send
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def test_launch_a_blast_and_follow_it(api, app, audience):
     assert [c["id"] for c in listed] == [campaign["id"]]
 
 
-def test_pause_resume_cancel(api, app, audience):
+def test_pause_resume_cancel(api, app, audience, users):
     boss = api("supervisor")
     campaign_id = boss.post("/api/v1/campaigns", json=sms(audience)).get_json()["id"]
     assert boss.post(f"/api/v1/campaigns/{campaign_id}/pause").status_code == 409
@@ -55,6 +55,10 @@ def test_pause_resume_cancel(api, app, audience):
     assert cancelled["status"] == "cancelled" and cancelled["counts"]["cancelled"] == 3
     assert boss.post(f"/api/v1/campaigns/{campaign_id}/resume").status_code == 409
     assert boss.post("/api/v1/campaigns/999/pause").status_code == 404
+    with app.app_context():
+        trail = AuditLog.select().where(AuditLog.action.startswith("campaign.")).order_by(AuditLog.id)
+        assert [(a.action, a.user_id) for a in trail] == [
+            (f"campaign.{action}", users["supervisor"].id) for action in ("launch", "pause", "resume", "cancel")]
     assert boss.get("/api/v1/campaigns/999/sends").status_code == 404
 
 

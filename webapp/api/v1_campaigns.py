@@ -9,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 from webapp.api import schemas as s
 from webapp.api.errors import ApiError
 from webapp.api.framework import operation
+from webapp.auth.service import audit_request
 from webapp.campaigns import audio, ivr, service
 from webapp.campaigns.compose import create_draft, read_sms_form
 from webapp.campaigns.service import CampaignError
@@ -100,6 +101,7 @@ def _control(campaign_id, action):
     except CampaignError as exc:
         status, code = (409, "conflict") if any(t in str(exc) for t in STATE_CONFLICTS) else (422, "invalid")
         raise ApiError(status, code, str(exc), exc.fields) from exc
+    audit_request(f"campaign.{'launch' if action == 'start' else action}", f"campaign:{campaign.id}", "via the API")
     return campaign_json(Campaign.get_by_id(campaign.id))
 
 
