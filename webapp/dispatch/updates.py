@@ -120,11 +120,15 @@ def find_send(provider, reference):
             .order_by(Send.id.desc()).first())
 
 
-def apply_update(provider, update):
+def apply_update(provider, update, send=None):
     """Apply one StatusUpdate; returns 'applied', 'ignored' (nothing new), 'stale' (the send was already
-    final: a late report changes neither its state nor its details) or 'orphan' (reference unknown)."""
-    for _ in range(OPTIMISTIC_RETRIES):
-        send = _send_for(provider, update)
+    final: a late report changes neither its state nor its details) or 'orphan' (reference unknown).
+
+    ``send``: the row the caller just read for this update, used as the first snapshot (the write is
+    conditional on its updated_at, so a stale one only costs a retry)."""
+    for attempt in range(OPTIMISTIC_RETRIES):
+        if send is None or attempt:
+            send = _send_for(provider, update)
         if send is None:
             return "orphan"
         if send.state in states.FINAL:
@@ -257,7 +261,7 @@ def provider_callback_handler(provider):
                 if send.provider_ref and event.id:
                     # An orphan stored before this callback is older news: it goes first, whoever applies it.
                     _apply_stored_orphans(provider, send.provider_ref, before=event.id)
-            results.append(apply_update(provider, update))
+            results.append(apply_update(provider, update, send))
         for status in ("applied", "stale", "ignored"):
             if status in results:
                 return status
