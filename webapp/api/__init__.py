@@ -99,6 +99,7 @@ from webapp.api import (  # noqa: E402,F401  (routes register on import)
     token_views,
     v1_campaigns,
     v1_contacts,
+    v1_imports,
     v1_messaging,
     webhook_views,
 )

@@ -34,8 +34,9 @@ class Operation:
     status: int
     errors: tuple
     idempotent: bool
-    # multipart/form-data uploads: {field name: description}
+    # multipart/form-data uploads: {field name: description}, and the schema of their other (text) fields
     upload: dict = field(default_factory=dict)
+    form: Schema | None = None
     description: str = ""
 
 
@@ -97,10 +98,18 @@ def read_query(schema):
     return _load(schema, args)
 
 
+def read_form(schema):
+    # werkzeug names a part whose name it cannot read None: as "None" it is an unknown field, a 422.
+    form = {str(name): value for name, value in request.form.items()}
+    if _has_nul(form):
+        raise ApiError(400, "bad_form", "A form field contains a NUL character.")
+    return _load(schema, form)
+
+
 def _statuses(errors, query, body, upload, idempotent):
     """Every status the operation may answer besides its success, derived from what it reads."""
     statuses = set(errors) | set(COMMON_ERRORS)
-    if query is not None or body is not None:
+    if query is not None or body is not None or upload:
         statuses.add(422)
     if body is not None or upload:
         statuses.add(413)
@@ -110,7 +119,7 @@ def _statuses(errors, query, body, upload, idempotent):
 
 
 def operation(rule, method, *, summary, tag, role="agent", query=None, body=None, response=None, status=200,
-              errors=(), idempotent=False, upload=None, description=""):
+              errors=(), idempotent=False, upload=None, form=None, description=""):
     """Declare, route and validate one API operation. The view gets the path values plus ``query`` and/or
     ``body`` (validated dicts) and returns (payload, status) or a payload (dumped through ``response``)."""
 
@@ -118,7 +127,7 @@ def operation(rule, method, *, summary, tag, role="agent", query=None, body=None
         op = Operation(rule=rule, method=method, endpoint=f"{bp.name}.{func.__name__}", summary=summary, tag=tag,
                        role=role, query=query, body=body, response=response, status=status,
                        errors=_statuses(errors, query, body, upload, idempotent), idempotent=idempotent,
-                       upload=upload or {}, description=description)
+                       upload=upload or {}, form=form, description=description)
 
         @wraps(func)
         def view(**path_values):
@@ -140,6 +149,8 @@ def _run(op, func, path_values):
     kwargs = dict(path_values)
     if op.query is not None:
         kwargs["query"] = read_query(op.query)
+    if op.form is not None:
+        kwargs["form"] = read_form(op.form)
     if op.body is not None:
         kwargs["body"] = _load(op.body, read_json())
     elif op.method in ("POST", "PATCH", "PUT") and not op.upload and read_json():

@@ -24,9 +24,30 @@ KEEP = timedelta(hours=24)
 TRANSIENT = {429}
 
 
+def _upload_digest(upload):
+    digest = hashlib.sha256()
+    while chunk := upload.stream.read(1024 * 1024):
+        digest.update(chunk)
+    upload.stream.seek(0)
+    return digest.digest()
+
+
+def _body_parts():
+    if request.mimetype != "multipart/form-data":
+        return [request.get_data(cache=True)]
+    # A client's retry (curl, requests) writes a new random multipart boundary: the same request is the
+    # same fields and files, not the same bytes.
+    parts = []
+    for name, value in sorted((str(n), v) for n, v in request.form.items(multi=True)):
+        parts += [name.encode(), value.encode()]
+    for name, upload in sorted(((str(n), f) for n, f in request.files.items(multi=True)), key=lambda p: p[0]):
+        parts += [name.encode(), (upload.filename or "").encode(), _upload_digest(upload)]
+    return parts
+
+
 def _request_hash():
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.path.encode(), request.get_data(cache=True)):
+    for part in (request.method.encode(), request.path.encode(), *_body_parts()):
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()

@@ -46,7 +46,7 @@ def openapi_path(rule):
     return "/api" + PATH_PARAM.sub(r"{\1}", rule)
 
 
-def _operation(op):
+def _operation(op, converter):
     params = [{"in": "path", "name": name, "required": True,
                "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
               for name in PATH_PARAM.findall(op.rule)]
@@ -79,13 +79,19 @@ def _operation(op):
     if op.upload:
         properties = {name: {"type": "string", "contentMediaType": "application/octet-stream", "description": text}
                       for name, text in op.upload.items()}
+        required = list(op.upload)
+        if op.form is not None:
+            fields = converter.schema2jsonschema(op.form)
+            properties.update(fields["properties"])
+            required += fields.get("required", [])
         spec["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
-            "type": "object", "properties": properties, "required": list(op.upload)}}}}
+            "type": "object", "properties": properties, "required": required}}}}
     return spec
 
 
 def build():
-    spec = APISpec(title=TITLE, version=VERSION, openapi_version="3.1.0", plugins=[MarshmallowPlugin()],
+    marshmallow = MarshmallowPlugin()
+    spec = APISpec(title=TITLE, version=VERSION, openapi_version="3.1.0", plugins=[marshmallow],
                    info={"description": DESCRIPTION}, security=[{"bearer": []}])
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", schema=schemas.Error)
@@ -94,7 +100,7 @@ def build():
             spec.components.schema(name, schema=getattr(schemas, name))
     paths = {}
     for op in OPERATIONS:
-        paths.setdefault(openapi_path(op.rule), {})[op.method.lower()] = _operation(op)
+        paths.setdefault(openapi_path(op.rule), {})[op.method.lower()] = _operation(op, marshmallow.converter)
     for path, operations in paths.items():
         spec.path(path=path, operations=operations)
     document = spec.to_dict()

@@ -136,6 +136,45 @@ class ListCreate(Schema):
     description = text(500, load_default="")
 
 
+class ImportForm(Schema):
+    dedupe = mf.String(load_default="fill", validate=validate.OneOf(["fill", "overwrite", "skip"]), metadata={
+        "description": "A number that already exists: fill its empty values (default), overwrite them, or skip it"})
+    list_id = mf.Integer(load_default=None, **ID, metadata={"description": "add every imported contact to this list"})
+    new_list = text(200, load_default="", metadata={"description": "or to a new list of this name"})
+
+
+class ImportCounts(Schema):
+    created = mf.Integer(required=True)
+    updated = mf.Integer(required=True)
+    unchanged = mf.Integer(required=True)
+    refused = mf.Integer(required=True)
+    duplicates = mf.Integer(required=True, metadata={"description": "rows repeating an earlier row's number"})
+    warnings = mf.Integer(required=True)
+
+
+class ImportRefusal(Schema):
+    line = mf.Integer(required=True)
+    kind = mf.String(required=True, metadata={"description": "refused | duplicate"})
+    reason = mf.String(required=True)
+
+
+class Import(Schema):
+    id = mf.Integer(required=True)
+    status = mf.String(required=True, metadata={
+        "description": "planning > queued > running > done | failed | cancelled"})
+    status_url = mf.String(required=True)
+    filename = mf.String(required=True)
+    dedupe = mf.String(required=True)
+    list_id = mf.Integer(required=True, allow_none=True)
+    message = mf.String(required=True, metadata={"description": "why it failed, when it did"})
+    total_rows = mf.Integer(required=True)
+    processed_rows = mf.Integer(required=True)
+    counts = mf.Nested(ImportCounts, required=True)
+    refusals = mf.List(mf.Nested(ImportRefusal), required=True, metadata={"description": "the first 20"})
+    created_at = UtcDateTime(required=True)
+    finished_at = UtcDateTime(required=True, allow_none=True)
+
+
 # --- campaigns ---------------------------------------------------------------------------------------------
 
 class IvrVariable(Schema):

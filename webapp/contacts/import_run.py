@@ -101,8 +101,10 @@ def plan_job(job, lease):
     if not summary["counts"]["rows"]:
         importer.finish(job.id, FAILED, "The file has no data rows.")
         return
-    lease.release(status=PLANNED, plan=json.dumps(summary, ensure_ascii=False), total_rows=summary["counts"]["rows"],
-                  updated_at=utcnow())
+    confirmed = json.loads(job.plan or "{}").get(importer.CONFIRMED, False)
+    # The import is a stage of its own: its takeovers are counted from zero, as after confirm().
+    lease.release(status=QUEUED if confirmed else PLANNED, plan=json.dumps(summary, ensure_ascii=False),
+                  total_rows=summary["counts"]["rows"], updated_at=utcnow(), attempts=0)
 
 
 # --- import ------------------------------------------------------------------------------------------------

@@ -41,6 +41,8 @@ FILE_CHUNK_BYTES = 1024 * 1024
 # Room for one cell's characters (and its quotes and delimiter) when bounding a record's length.
 CELL_ALLOWANCE = 1024
 DELIMITERS = ",;\t|"
+# Key of a queued dry run's plan that says its import is already confirmed (the plan is empty until it runs).
+CONFIRMED = "confirmed"
 
 # Header words (after field_key normalisation) each column kind is recognised by.
 HEADER_GUESSES = {
@@ -58,6 +60,10 @@ ERROR_COLUMNS = ["error_line", "error_reason"]
 
 class ImportFileError(ValueError):
     """The file cannot be imported at all; the message says why and what to do."""
+
+
+class ImportTooLarge(ImportFileError):
+    """The upload is over IMPORT_MAX_MB (the API answers it with 413 rather than 422)."""
 
 
 @dataclass
@@ -87,7 +93,7 @@ def read_upload(stream, limit_mb):
     while chunk := stream.read(FILE_CHUNK_BYTES):
         data += chunk
         if len(data) > limit:
-            raise ImportFileError(f"The file is larger than {limit_mb} MB, the most one import accepts. "
+            raise ImportTooLarge(f"The file is larger than {limit_mb} MB, the most one import accepts. "
                                   "Split it into smaller files and import them one after the other.")
     return bytes(data)
 
@@ -338,8 +344,9 @@ def _move(job, from_states, **changes):
     return ImportJob.get_by_id(job.id)
 
 
-def configure(job, mapping, dedupe, list_id=None, new_list=""):
-    """Fix the job's mapping, list and duplicate option, and queue its dry run."""
+def configure(job, mapping, dedupe, list_id=None, new_list="", confirmed=False):
+    """Fix the job's mapping, list and duplicate option, and queue its dry run. ``confirmed``: the import runs
+    right after its dry run (an API client has no preview to look at)."""
     if job.status not in (DRAFT, PLANNED):
         raise ContactError("This import has already been started.")
     if dedupe not in DEDUPE_CHOICES:
@@ -350,7 +357,8 @@ def configure(job, mapping, dedupe, list_id=None, new_list=""):
         contact_list = list_or_error(list_id)
     else:
         contact_list = None
-    return _move(job, (DRAFT, PLANNED), mapping=json.dumps(mapping), dedupe=dedupe, status=PLANNING, plan="{}",
+    return _move(job, (DRAFT, PLANNED), mapping=json.dumps(mapping), dedupe=dedupe, status=PLANNING,
+                 plan=json.dumps({CONFIRMED: True} if confirmed else {}),
                  list_id=contact_list.id if contact_list else None, attempts=0, message="")
 
 
