@@ -11,6 +11,7 @@ from marshmallow import EXCLUDE, Schema, validate
 from marshmallow import fields as mf
 
 from webapp.api.errors import ApiError
+from webapp.contacts.import_plan import DEDUPE_CHOICES, FILL
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 50
@@ -137,7 +138,7 @@ class ListCreate(Schema):
 
 
 class ImportForm(Schema):
-    dedupe = mf.String(load_default="fill", validate=validate.OneOf(["fill", "overwrite", "skip"]), metadata={
+    dedupe = mf.String(load_default=FILL, validate=validate.OneOf(list(DEDUPE_CHOICES)), metadata={
         "description": "A number that already exists: fill its empty values (default), overwrite them, or skip it"})
     list_id = mf.Integer(load_default=None, **ID, metadata={"description": "add every imported contact to this list"})
     new_list = text(200, load_default="", metadata={"description": "or to a new list of this name"})
