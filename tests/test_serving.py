@@ -43,3 +43,18 @@ def test_the_access_log_masks_the_callback_token_and_drops_the_query(caplog):
         server.stop()
     line = caplog.records[-1].getMessage()
     assert "/callbacks/masking/" in line and "secret-token" not in line and "hunter2" not in line
+
+
+def test_many_idle_keep_alive_connections_do_not_lock_new_clients_out():
+    # A test session or a long demo leaves a connection open per provider client: past waitress's default
+    # limit of 100 the server stopped accepting, and every later request hung.
+    server = ServerThread(remote_port).start()
+    sessions = [requests.Session() for _ in range(150)]
+    try:
+        for session in sessions:
+            assert session.get(server.url + "/idle", timeout=5).ok
+        assert requests.get(server.url + "/new", timeout=5).ok
+    finally:
+        for session in sessions:
+            session.close()
+        server.stop()

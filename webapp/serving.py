@@ -18,10 +18,14 @@ from webapp.logmask import mask
 
 # Not under "webapp": Flask puts its own handler on the app's logger, and each line would be written twice.
 log = logging.getLogger("access")
-# Requests served at once: the dispatcher keeps up to 16 in flight per worker, and the demo serves pages too.
+# Requests served at once: the dispatcher keeps up to 32 in flight per worker, and the demo serves pages too.
 THREADS = 32
 # An idle keep-alive connection is closed after this many seconds.
-IDLE_SECONDS = 60
+IDLE_SECONDS = 15
+# Open connections accepted at once. Every provider client (and each worker, each browser) keeps its own
+# connections open; at waitress's default of 100 a long-lived sandbox (the demo, a test session) stops
+# accepting new ones and requests hang until idle ones time out.
+CONNECTION_LIMIT = 1000
 # The serving loop looks at its stop flag this often (seconds) when nothing else wakes it.
 POLL_SECONDS = 0.5
 
@@ -47,7 +51,8 @@ class Server:
         self.map = {}
         # Forwarded headers reach the app untouched: it decides whom to believe (TRUSTED_PROXIES).
         self.waitress = create_server(access_log(app), map=self.map, host=host, port=port, threads=threads,
-                                      channel_timeout=IDLE_SECONDS, clear_untrusted_proxy_headers=False)
+                                      channel_timeout=IDLE_SECONDS, connection_limit=CONNECTION_LIMIT,
+                                      clear_untrusted_proxy_headers=False)
         self.server_port = self.waitress.effective_port
         self._stop = threading.Event()
         self._stopped = threading.Event()
@@ -55,7 +60,8 @@ class Server:
     def serve_forever(self):
         try:
             while not self._stop.is_set():
-                wasyncore.loop(timeout=POLL_SECONDS, map=self.map, count=1)
+                # poll, not select: select() fails once a descriptor number passes 1024.
+                wasyncore.loop(timeout=POLL_SECONDS, map=self.map, use_poll=True, count=1)
         finally:
             for channel in list(self.map.values()):
                 channel.close()
