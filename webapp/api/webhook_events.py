@@ -11,6 +11,7 @@ import time
 from datetime import timedelta
 
 from webapp.api import webhooks
+from webapp.db import db
 from webapp.dispatch import states
 from webapp.models import (
     Call,
@@ -52,7 +53,10 @@ def on_send_update(send, _update):
         return
     try:
         if _listening("send.final"):
-            webhooks.record("send.final", f"send:{send.id}", send)
+            # A savepoint: the hook runs inside the send's own transaction, which a failed INSERT would
+            # otherwise leave aborted on PostgreSQL, losing the send's state after all.
+            with db.atomic():
+                webhooks.record("send.final", f"send:{send.id}", send)
     except Exception:
         log.exception("send %s: its send.final webhook event was not recorded", send.id)
 
