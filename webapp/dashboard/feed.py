@@ -2,6 +2,7 @@
 which campaign (or number) it was about instead of ten lines of "masking dlr applied"."""
 from dataclasses import dataclass, field
 
+from webapp.callbacks.lookup import sends_for
 from webapp.models import CallbackEvent, Campaign, Send
 
 # Callbacks read per refresh, and feed lines shown after grouping.
@@ -31,7 +32,7 @@ def latest(limit=LINES, scan=SCAN):
     events = list(CallbackEvent.select(CallbackEvent.provider, CallbackEvent.kind, CallbackEvent.status,
                                        CallbackEvent.reference, CallbackEvent.received_at, CallbackEvent.error)
                   .order_by(CallbackEvent.id.desc()).limit(scan))
-    sends = _sends_for(events)
+    sends = sends_for(events, Send.campaign_id, Send.to_number)
     campaigns = _campaign_names({s.campaign_id for s in sends.values() if s.campaign_id})
     lines = []
     for event in events:
@@ -53,20 +54,6 @@ def latest(limit=LINES, scan=SCAN):
         if event.error and event.error not in last.errors and len(last.errors) < 3:
             last.errors.append(event.error)
     return lines
-
-
-def _sends_for(events):
-    refs = {}
-    for event in events:
-        if event.reference:
-            refs.setdefault(event.provider, set()).add(event.reference)
-    found = {}
-    for provider, references in refs.items():
-        query = (Send.select(Send.provider, Send.provider_ref, Send.campaign_id, Send.to_number)
-                 .where((Send.provider == provider) & Send.provider_ref.in_(list(references))))
-        for send in query:
-            found[(send.provider, send.provider_ref)] = send
-    return found
 
 
 def _campaign_names(ids):

@@ -2,7 +2,7 @@
 send it was about."""
 from dataclasses import dataclass
 
-from webapp.callbacks import bodies, ingest
+from webapp.callbacks import bodies, ingest, lookup
 from webapp.models import CallbackEvent, Send
 from webapp.ops.filters import day_range, text
 from webapp.params import id_value
@@ -63,17 +63,7 @@ def events(filters):
 
 def sends_for(events):
     """(provider, reference) -> send id, for the events shown."""
-    refs = {}
-    for event in events:
-        if event.reference:
-            refs.setdefault(event.provider, set()).add(event.reference)
-    found = {}
-    for provider, references in refs.items():
-        query = (Send.select(Send.id, Send.provider, Send.provider_ref)
-                 .where((Send.provider == provider) & Send.provider_ref.in_(list(references))).tuples())
-        for send_id, send_provider, ref in query:
-            found.setdefault((send_provider, ref), send_id)
-    return found
+    return {key: send.id for key, send in lookup.sends_for(events, Send.id).items()}
 
 
 def body_text(event):
